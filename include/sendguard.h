@@ -1,0 +1,191 @@
+/* sendguard — outbound message abuse firewall: the one public header.
+ * The engine judges events (tenants, accounts, activity, messages, reports, reviews) against
+ * stored state and policy; the daemon, the CLI and replay are thin doors over this API. */
+#ifndef SENDGUARD_H
+#define SENDGUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SG_EXTERN __attribute__((visibility("default")))
+#else
+#define SG_EXTERN
+#endif
+
+#define SG_VERSION "0.1.0"
+
+/* Errors are negative ints from this one list; sg_strerror()/sg_err_name() come from it too. */
+#define SG_ERRNO_MAP(X)                                                  \
+    X(NOMEM, -1, "out of memory")                                        \
+    X(INVAL, -2, "invalid argument")                                     \
+    X(PARSE, -3, "malformed input")                                      \
+    X(TOOBIG, -4, "input over a limit")                                  \
+    X(NOTFOUND, -5, "not found")                                         \
+    X(STORE, -6, "store failure")                                        \
+    X(IO, -7, "input/output error")                                      \
+    X(CONFIG, -8, "invalid configuration")                               \
+    X(ORDER, -9, "event earlier than the one before it")                 \
+    X(SCHEMA, -10, "store schema is newer than this program")
+
+enum sg_errno {
+#define SG__ERRNO_ENUM(name, value, text) SG_E##name = value,
+    SG_ERRNO_MAP(SG__ERRNO_ENUM)
+#undef SG__ERRNO_ENUM
+};
+
+/* Static strings; never NULL (unknown codes give "unknown error"). */
+SG_EXTERN const char *sg_strerror(int err);
+SG_EXTERN const char *sg_err_name(int err);
+
+/* All allocation in the library goes through one hook (realloc semantics: size 0 frees).
+ * Set it before creating any object; NULL restores the C library's realloc. */
+typedef void *(*sg_realloc_fn)(void *ptr, size_t size);
+SG_EXTERN void sg_set_allocator(sg_realloc_fn fn);
+/* Frees memory the library handed to the caller (JSON strings, error messages). */
+SG_EXTERN void sg_free(void *ptr);
+
+/* ---- time ------------------------------------------------------------------------------- */
+
+/* Microseconds since the Unix epoch, UTC. The engine reads time only through a clock. */
+typedef int64_t sg_time;
+typedef sg_time (*sg_clock_fn)(void *ud);
+struct sg_clock {
+    sg_clock_fn now;
+    void *ud;
+};
+/* The wall clock (CLOCK_REALTIME). */
+SG_EXTERN sg_time sg_clock_wall(void *ud);
+
+/* Parses an RFC 3339 timestamp ("2026-11-23T00:04:05Z", offsets and fractions accepted). */
+SG_EXTERN int sg_time_parse(const char *s, size_t len, sg_time *out);
+/* Writes "YYYY-MM-DDTHH:MM:SSZ" (seconds precision, UTC) plus NUL; buf needs 21 bytes. */
+SG_EXTERN void sg_time_format(sg_time t, char buf[21]);
+
+/* ---- logging ------------------------------------------------------------------------------ */
+
+enum sg_log_level { SG_LOG_DEBUG, SG_LOG_INFO, SG_LOG_WARN, SG_LOG_ERROR };
+typedef void (*sg_log_fn)(void *ud, enum sg_log_level level, const char *msg);
+
+/* ---- configuration ------------------------------------------------------------------------- */
+
+struct sg_config;
+/* A config holding every setting's default. Free with sg_config_free. */
+SG_EXTERN int sg_config_new(struct sg_config **out);
+SG_EXTERN void sg_config_free(struct sg_config *cfg);
+/* Loads YAML settings on top of what cfg holds. On error returns SG_ECONFIG (or SG_EIO) and
+ * sg_config_errmsg() says "FILE:LINE: SETTING: problem"; cfg is then unchanged. */
+SG_EXTERN int sg_config_load_file(struct sg_config *cfg, const char *path);
+SG_EXTERN int sg_config_load_string(struct sg_config *cfg, const char *name, const char *yaml,
+                                    size_t len);
+/* The last error's message; owned by cfg, valid until the next call on cfg. */
+SG_EXTERN const char *sg_config_errmsg(const struct sg_config *cfg);
+/* The effective configuration as YAML, every setting with its value. Caller frees with sg_free. */
+SG_EXTERN int sg_config_dump(const struct sg_config *cfg, char **out);
+
+/* ---- store ----------------------------------------------------------------------------------- */
+
+struct sg_store;
+/* Opens (creating or migrating) the SQLite store at path; path NULL opens a private in-memory
+ * store. Free with sg_store_close, which commits pending writes. */
+SG_EXTERN int sg_store_open(const char *path, struct sg_store **out);
+SG_EXTERN void sg_store_close(struct sg_store *store);
+/* The last error's message; owned by the store. */
+SG_EXTERN const char *sg_store_errmsg(const struct sg_store *store);
+/* Commits batched writes now. */
+SG_EXTERN int sg_store_flush(struct sg_store *store);
+
+/* Lists: "accounts", "email_domains", "url_domains", "ips". tenant "*" applies to every tenant.
+ * expires 0 means never. An account entry is the platform's account id. */
+SG_EXTERN int sg_store_list_add(struct sg_store *store, const char *list, const char *tenant,
+                                const char *entry, sg_time expires, sg_time now);
+/* Returns SG_ENOTFOUND when the entry was not on the list. */
+SG_EXTERN int sg_store_list_remove(struct sg_store *store, const char *list, const char *tenant,
+                                   const char *entry);
+/* The list's live entries as a JSON array of {"entry","tenant","added","expires"}; caller frees
+ * *out with sg_free. list NULL shows every list (each item then has "list"). */
+SG_EXTERN int sg_store_list_show(struct sg_store *store, const char *list, sg_time now,
+                                 char **out);
+
+/* ---- events and the engine ------------------------------------------------------------------ */
+
+enum sg_event_type {
+    SG_EV_TENANT,
+    SG_EV_ACCOUNT,
+    SG_EV_ACTIVITY,
+    SG_EV_MESSAGE,
+    SG_EV_REPORT,
+    SG_EV_REVIEW,
+};
+
+enum sg_action { SG_ALLOW, SG_DEFER, SG_HOLD, SG_REJECT, SG_REVIEW, SG_BLOCK };
+SG_EXTERN const char *sg_action_name(enum sg_action a);
+
+struct sg_event;
+/* Parses one JSON event. default_type < 0 requires "type"; otherwise a missing "type" means
+ * default_type (POST /v1/check). On failure returns SG_EPARSE or SG_ETOOBIG and, if errmsg is
+ * not NULL, sets *errmsg to a message naming the field ("message.recipients: expected array of
+ * strings") that the caller frees with sg_free. */
+SG_EXTERN int sg_event_parse(const char *json, size_t len, int default_type,
+                             struct sg_event **out, char **errmsg);
+SG_EXTERN void sg_event_free(struct sg_event *ev);
+SG_EXTERN enum sg_event_type sg_event_type(const struct sg_event *ev);
+/* The event's "at", or 0 when it has none. */
+SG_EXTERN sg_time sg_event_at(const struct sg_event *ev);
+
+struct sg_engine;
+/* cfg is copied; store and clock are borrowed and must outlive the engine. Loads lists and
+ * limiter state from the store. */
+SG_EXTERN int sg_engine_new(const struct sg_config *cfg, struct sg_store *store,
+                            const struct sg_clock *clock, struct sg_engine **out);
+/* Saves limiter state and pending writes to the store, then frees. */
+SG_EXTERN void sg_engine_free(struct sg_engine *engine);
+SG_EXTERN void sg_engine_set_log(struct sg_engine *engine, sg_log_fn fn, void *ud);
+/* Called for every alert record, as JSON (valid during the call only). */
+typedef void (*sg_alert_fn)(void *ud, const char *json);
+SG_EXTERN void sg_engine_set_alert(struct sg_engine *engine, sg_alert_fn fn, void *ud);
+/* Re-reads lists from the store (after another process changed them). */
+SG_EXTERN int sg_engine_reload_lists(struct sg_engine *engine);
+
+enum sg_submit_flags {
+    /* Judge only: record nothing, move no counter (sendguard check). */
+    SG_SUBMIT_DRY_RUN = 1 << 0,
+};
+
+struct sg_result;
+/* Judges or applies one event at the clock's time. Every event gives a result; tenant,
+ * activity, report and review events give an acknowledgement. */
+SG_EXTERN int sg_engine_submit(struct sg_engine *engine, const struct sg_event *ev,
+                               unsigned flags, struct sg_result **out);
+SG_EXTERN void sg_result_free(struct sg_result *res);
+SG_EXTERN enum sg_event_type sg_result_type(const struct sg_result *res);
+SG_EXTERN enum sg_action sg_result_action(const struct sg_result *res);
+SG_EXTERN const char *sg_result_channel(const struct sg_result *res); /* NULL unless message */
+/* The result as one line of JSON (no newline), owned by res. */
+SG_EXTERN const char *sg_result_json(struct sg_result *res);
+
+/* A rate-limit key's state as JSON: {"scope","key","windows":[{"limit","period","used",
+ * "retry_after"}]}. scope is "sender", "tenant", "recipient" or "ip"; key is
+ * "TENANT/CHANNEL/ID" (TENANT/CHANNEL for tenant, the address for ip). Caller frees with sg_free. */
+SG_EXTERN int sg_engine_limit_show(struct sg_engine *engine, const char *scope, const char *key,
+                                   char **out);
+/* Resets a rate-limit key (DELETE /v1/limits/...). SG_ENOTFOUND when it held nothing. */
+SG_EXTERN int sg_engine_limit_reset(struct sg_engine *engine, const char *scope, const char *key);
+
+/* Counts since the engine was created, for summaries and metrics. */
+struct sg_engine_stats {
+    uint64_t events;
+    uint64_t by_type[6];
+    uint64_t limiter_keys;
+    uint64_t limiter_bytes;
+};
+SG_EXTERN void sg_engine_stats(const struct sg_engine *engine, struct sg_engine_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,42 @@
+/* The configuration's internals: the defaults' policy, per-tenant policies, and the process
+ * settings. Filled from one settings table (config.c) that also drives validation and dump. */
+#ifndef SG_ENGINE_CONFIG_H
+#define SG_ENGINE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/policy.h"
+#include "sendguard.h"
+
+struct sg_tenant_policy {
+    char *tenant;
+    struct sg_policy policy; /* the defaults with this tenant's overrides applied */
+};
+
+struct sg_config {
+    struct sg_policy base;
+    struct sg_tenant_policy *tenants;
+    size_t ntenants;
+
+    enum sg_log_level log_level;
+    uint32_t store_batch;        /* writes per store transaction */
+    uint32_t limiter_shards;
+    bool block_disposable;       /* signups from disposable email domains are blocked */
+    char *disposable_file;       /* extra disposable domains, one a line; NULL none */
+
+    char errmsg[512];
+};
+
+/* The policy for tenant (the defaults when it has no overrides or tenant is NULL). */
+const struct sg_policy *sg__config_policy(const struct sg_config *cfg, const char *tenant);
+/* A deep copy (the engine keeps its own). */
+int sg__config_copy(const struct sg_config *src, struct sg_config **out);
+
+/* The shipped config/sendguard.yaml and data/disposable_domains.txt, built into the library. */
+extern const char sg__default_config_yaml[];
+extern const char sg__default_config_yaml_end[];
+extern const char sg__disposable_domains[];
+extern const char sg__disposable_domains_end[];
+
+#endif

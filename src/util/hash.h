@@ -1,0 +1,13 @@
+/* A fast 64-bit hash for in-process tables. Callers that key state by it pass a seed kept
+ * secret per store, so outsiders cannot aim collisions at another sender's counters. */
+#ifndef SG_UTIL_HASH_H
+#define SG_UTIL_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t sg__hash(const void *data, size_t len, uint64_t seed);
+/* Mixes a further value into a running hash (for composite keys). */
+uint64_t sg__hash_mix(uint64_t h, uint64_t v);
+
+#endif

@@ -1,0 +1,220 @@
+/* Growable buffer and JSON writer; see strbuf.h. */
+#include "util/strbuf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+
+void sg__sb_init(struct sg_strbuf *sb, size_t max)
+{
+    memset(sb, 0, sizeof *sb);
+    sb->max = max ? max : (size_t)16 << 20;
+}
+
+void sg__sb_release(struct sg_strbuf *sb)
+{
+    sg__free(sb->p);
+    size_t max = sb->max;
+    memset(sb, 0, sizeof *sb);
+    sb->max = max;
+}
+
+void sg__sb_clear(struct sg_strbuf *sb)
+{
+    sb->len = 0;
+    sb->failed = false;
+    if (sb->p)
+        sb->p[0] = '\0';
+}
+
+static bool reserve(struct sg_strbuf *sb, size_t extra)
+{
+    if (sb->failed)
+        return false;
+    if (extra > sb->max || sb->len + extra > sb->max) {
+        sb->failed = true;
+        return false;
+    }
+    size_t need = sb->len + extra + 1;
+    if (need <= sb->cap)
+        return true;
+    size_t cap = sb->cap ? sb->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    if (cap > sb->max + 1)
+        cap = sb->max + 1;
+    char *p = sg__realloc(sb->p, cap);
+    if (!p) {
+        sb->failed = true;
+        return false;
+    }
+    sb->p = p;
+    sb->cap = cap;
+    return true;
+}
+
+void sg__sb_add(struct sg_strbuf *sb, const char *s, size_t n)
+{
+    if (!reserve(sb, n))
+        return;
+    memcpy(sb->p + sb->len, s, n);
+    sb->len += n;
+    sb->p[sb->len] = '\0';
+}
+
+void sg__sb_adds(struct sg_strbuf *sb, const char *s) { sg__sb_add(sb, s, strlen(s)); }
+
+void sg__sb_addc(struct sg_strbuf *sb, char c)
+{
+    if (!reserve(sb, 1))
+        return;
+    sb->p[sb->len++] = c;
+    sb->p[sb->len] = '\0';
+}
+
+void sg__sb_printf(struct sg_strbuf *sb, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        sb->failed = true;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        sg__sb_add(sb, small, (size_t)n);
+        return;
+    }
+    if (!reserve(sb, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(sb->p + sb->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb->len += (size_t)n;
+}
+
+const char *sg__sb_cstr(struct sg_strbuf *sb)
+{
+    if (!sb->p || sb->failed)
+        return "";
+    return sb->p;
+}
+
+char *sg__sb_steal(struct sg_strbuf *sb)
+{
+    if (sb->failed) {
+        sg__sb_release(sb);
+        return NULL;
+    }
+    if (!sb->p && !reserve(sb, 0))
+        return NULL;
+    sb->p[sb->len] = '\0';
+    char *p = sb->p;
+    size_t max = sb->max;
+    memset(sb, 0, sizeof *sb);
+    sb->max = max;
+    return p;
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; }
+    else return 0;
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x3f >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void sg__sb_json_str(struct sg_strbuf *sb, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    sg__sb_addc(sb, '"');
+    size_t run = 0; /* bytes copied verbatim in one go */
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
+            run++;
+            continue;
+        }
+        size_t seq = c >= 0x80 ? utf8_seq(s + i, n - i) : 0;
+        if (seq) {
+            i += seq;
+            run += seq;
+            continue;
+        }
+        sg__sb_add(sb, (const char *)s + i - run, run);
+        run = 0;
+        switch (c) {
+        case '"': sg__sb_add(sb, "\\\"", 2); break;
+        case '\\': sg__sb_add(sb, "\\\\", 2); break;
+        case '\n': sg__sb_add(sb, "\\n", 2); break;
+        case '\r': sg__sb_add(sb, "\\r", 2); break;
+        case '\t': sg__sb_add(sb, "\\t", 2); break;
+        default:
+            if (c < 0x20)
+                sg__sb_printf(sb, "\\u%04x", c);
+            else
+                sg__sb_add(sb, "\xef\xbf\xbd", 3); /* invalid UTF-8 byte */
+        }
+        i++;
+    }
+    sg__sb_add(sb, (const char *)s + n - run, run);
+    sg__sb_addc(sb, '"');
+}
+
+void sg__sb_json_cstr(struct sg_strbuf *sb, const char *s)
+{
+    if (!s)
+        sg__sb_add(sb, "null", 4);
+    else
+        sg__sb_json_str(sb, s, strlen(s));
+}
+
+void sg__sb_json_num(struct sg_strbuf *sb, double v)
+{
+    if (!isfinite(v)) {
+        sg__sb_add(sb, "null", 4);
+        return;
+    }
+    if (v == (double)(long long)v && fabs(v) < 1e15) {
+        sg__sb_printf(sb, "%lld", (long long)v);
+        return;
+    }
+    char buf[32];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    sg__sb_adds(sb, buf);
+}
+
+void sg__sb_json_key(struct sg_strbuf *sb, const char *key)
+{
+    if (sb->len && sb->p[sb->len - 1] != '{' && sb->p[sb->len - 1] != '[')
+        sg__sb_addc(sb, ',');
+    sg__sb_json_cstr(sb, key);
+    sg__sb_addc(sb, ':');
+}
