@@ -168,9 +168,10 @@ SG_EXTERN const char *sg_result_channel(const struct sg_result *res); /* NULL un
 /* The result as one line of JSON (no newline), owned by res. */
 SG_EXTERN const char *sg_result_json(struct sg_result *res);
 
-/* A rate-limit key's state as JSON: {"scope","key","windows":[{"limit","period","used",
- * "retry_after"}]}. scope is "sender", "tenant", "recipient" or "ip"; key is
- * "TENANT/CHANNEL/ID" (TENANT/CHANNEL for tenant, the address for ip). Caller frees with sg_free. */
+/* A rate-limit key's state as JSON: {"scope","key","cost","active","windows":[{"limit","period",
+ * "used","retry_after"}]}. scope is "sender", "tenant", "recipient" or "ip"; key is
+ * "TENANT/CHANNEL/ID" (ID a sender, recipient or client address) or "TENANT/CHANNEL" for the
+ * tenant scope. SG_EINVAL for a malformed scope or key. Caller frees *out with sg_free. */
 SG_EXTERN int sg_engine_limit_show(struct sg_engine *engine, const char *scope, const char *key,
                                    char **out);
 /* Resets a rate-limit key (DELETE /v1/limits/...). SG_ENOTFOUND when it held nothing. */

@@ -14,10 +14,16 @@ struct sg_tenant_policy {
     struct sg_policy policy; /* the defaults with this tenant's overrides applied */
 };
 
+struct sg_config_override; /* one tenant setting as loaded; config.c owns the layout */
+
 struct sg_config {
     struct sg_policy base;
-    struct sg_tenant_policy *tenants;
+    struct sg_tenant_policy *tenants; /* sorted by tenant id (strcmp) for sg__config_policy */
     size_t ntenants;
+    /* Every tenant setting as loaded, kept so that tenants are rebuilt on top of the defaults
+     * after each load (a tenant follows every default it did not override). */
+    struct sg_config_override *overrides;
+    size_t noverrides, overrides_cap;
 
     enum sg_log_level log_level;
     uint32_t store_batch;        /* writes per store transaction */

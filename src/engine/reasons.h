@@ -10,7 +10,7 @@
     X(LIST_BANNED_ACCOUNT, 100.0, SG_REJECT)               \
     X(LIST_BLOCKED_EMAIL_DOMAIN, 100.0, SG_REJECT)         \
     X(LIST_BLOCKED_IP, 100.0, SG_REJECT)                   \
-    X(ACCOUNT_SUSPENDED, 100.0, SG_REJECT)                 \
+    X(ACCOUNT_BLOCKED, 100.0, SG_REJECT)                 \
     X(SIGNUP_DISPOSABLE_DOMAIN, 10.0, SG_BLOCK)            \
     X(SIGNUP_BAD_EMAIL, 5.0, SG_REVIEW)                    \
     X(TRUST_MIN_POSTS, 10.0, SG_REJECT)                    \

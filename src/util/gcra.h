@@ -38,8 +38,13 @@ void sg__gcra_free(struct sg_gcra_table *t);
 
 /* Would `cost` units fit every window of `rule` at `now`? Returns 1 (fits) or 0 (limited); when
  * limited, *retry_us is how long until the whole cost fits in every window, or -1 when it never
- * can (cost above a window's whole limit). Changes nothing.
- * A clock that goes backwards is treated as standing still at the latest time seen for the key. */
+ * can (cost above a window's whole limit). Changes nothing. *retry_us is 0 when it fits.
+ * A clock that goes backwards never lowers a TAT, never lets more through and never gives a
+ * negative retry: the table keeps no per-key clock (entries stay 40 bytes), so a step back can
+ * only make the answer stricter, by at most the size of the step. `now` below 0 counts as 0.
+ * A window with period_s 0 is ignored; one with limit 0 never fits (retry -1) for cost > 0.
+ * Precision: each charge is cost*period/limit µs floored, so `limit` units at once fit exactly
+ * and the slack is under 1 µs per charge. */
 int sg__gcra_peek(struct sg_gcra_table *t, uint64_t key, const struct sg_gcra_rule *rule,
                   uint32_t cost, int64_t now, int64_t *retry_us);
 /* Counts `cost` units against every window (after the verdict allowed the message). Never
@@ -51,7 +56,7 @@ int sg__gcra_charge(struct sg_gcra_table *t, uint64_t key, const struct sg_gcra_
 int sg__gcra_take(struct sg_gcra_table *t, uint64_t key, const struct sg_gcra_rule *rule,
                   uint32_t cost, int64_t now, int64_t *retry_us);
 /* Fills out[0..rule->nwindows-1]. Returns 1 if the key is held, 0 if not (out shows empty
- * windows). */
+ * windows). A key idle at `now` counts as not held: it is exactly like a key never seen. */
 int sg__gcra_state(struct sg_gcra_table *t, uint64_t key, const struct sg_gcra_rule *rule,
                    int64_t now, struct sg_gcra_state *out);
 /* Forgets a key. Returns 0, or SG_ENOTFOUND when the table did not hold it. */
@@ -64,7 +69,9 @@ size_t sg__gcra_count(const struct sg_gcra_table *t);
 size_t sg__gcra_bytes(const struct sg_gcra_table *t);
 
 /* Snapshot and restore (the store keeps limiter state across restarts). The callback sees each
- * live key's TATs (SG_GCRA_MAX_WINDOWS values, 0 for unused windows); a non-zero return stops. */
+ * live key's TATs (SG_GCRA_MAX_WINDOWS values, 0 for unused windows); a non-zero return stops
+ * and is returned. The callback runs under a shard lock: it must not call into the table.
+ * Restore merges: each TAT becomes the later of the held and the given one. 0 or SG_ENOMEM. */
 typedef int (*sg_gcra_visit_fn)(void *ud, uint64_t key, const int64_t tat[SG_GCRA_MAX_WINDOWS]);
 int sg__gcra_foreach(struct sg_gcra_table *t, sg_gcra_visit_fn fn, void *ud);
 int sg__gcra_restore(struct sg_gcra_table *t, uint64_t key, const int64_t tat[SG_GCRA_MAX_WINDOWS]);

@@ -1,0 +1,182 @@
+/* sendguard check: a dry run. Each message event is judged on its own against the stored state
+ * as if it were the next message sent now; nothing is recorded and no counter moves, so one
+ * file's verdict never depends on the files before it. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+#define MAX_EVENT_FILE (2u << 20)
+
+struct check_run {
+    struct sg_engine *engine;
+    int failures;
+};
+
+/* Prints {"file":..., <verdict fields>} or {"file":..., "error":{...}}. */
+static void emit(const char *file, const char *json, const char *error_code, const char *error)
+{
+    fputc('{', stdout);
+    if (file) {
+        fputs("\"file\":", stdout);
+        cli_json_str(stdout, file);
+        fputc(',', stdout);
+    }
+    if (json) {
+        fputs(json + 1, stdout); /* the verdict without its opening brace */
+    } else {
+        fprintf(stdout, "\"error\":{\"code\":\"%s\",\"message\":", error_code);
+        cli_json_str(stdout, error);
+        fputs("}}", stdout);
+    }
+    fputc('\n', stdout);
+}
+
+static void judge(struct check_run *run, const char *file, const char *buf, size_t len)
+{
+    struct sg_event *ev;
+    char *err = NULL;
+    int rc = sg_event_parse(buf, len, SG_EV_MESSAGE, &ev, &err);
+    if (rc) {
+        emit(file, NULL, "invalid_event", err ? err : sg_strerror(rc));
+        sg_free(err);
+        run->failures++;
+        return;
+    }
+    if (sg_event_type(ev) != SG_EV_MESSAGE) {
+        emit(file, NULL, "invalid_event", "check judges message events only");
+        sg_event_free(ev);
+        run->failures++;
+        return;
+    }
+    struct sg_result *res;
+    rc = sg_engine_submit(run->engine, ev, SG_SUBMIT_DRY_RUN, &res);
+    sg_event_free(ev);
+    if (rc) {
+        emit(file, NULL, "engine", sg_strerror(rc));
+        run->failures++;
+        return;
+    }
+    emit(file, sg_result_json(res), NULL, NULL);
+    sg_result_free(res);
+}
+
+static void judge_file(struct check_run *run, const char *path)
+{
+    size_t len;
+    char *buf = cli_read_file(path, MAX_EVENT_FILE, &len);
+    if (!buf) {
+        run->failures++;
+        return;
+    }
+    judge(run, path, buf, len);
+    free(buf);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every regular file under dir, in name order so runs are reproducible. */
+static void judge_path(struct check_run *run, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        cli_error("%s: %s", path, strerror(errno));
+        run->failures++;
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        judge_file(run, path);
+        return;
+    }
+    DIR *d = opendir(path);
+    if (!d) {
+        cli_error("%s: %s", path, strerror(errno));
+        run->failures++;
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **grown = realloc(names, cap * sizeof *names);
+            if (!grown)
+                break;
+            names = grown;
+        }
+        if (asprintf(&names[n], "%s/%s", path, e->d_name) < 0)
+            break;
+        n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        judge_path(run, names[i]);
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sendguard check [--db FILE] [--config FILE] [PATH...]\n"
+            "Judges each message event (a JSON file, or every file in a directory; stdin when no\n"
+            "PATH) against the stored state as if sent now. Records nothing, moves no counter.\n"
+            "One JSON verdict per message on stdout. Exit 1 if any input could not be judged.\n");
+}
+
+int cmd_check(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    struct cli_env env = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "d:c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': env.db = optarg; break;
+        case 'c': env.config = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!cli_open(&env, true)) {
+        cli_close(&env);
+        return 1;
+    }
+    struct sg_clock clock = {sg_clock_wall, NULL};
+    struct check_run run = {.engine = cli_engine(&env, &clock)};
+    if (!run.engine) {
+        cli_close(&env);
+        return 1;
+    }
+    if (optind == argc) {
+        size_t len;
+        char *buf = cli_read_file("/dev/stdin", MAX_EVENT_FILE, &len);
+        if (buf)
+            judge(&run, NULL, buf, len);
+        else
+            run.failures++;
+        free(buf);
+    }
+    for (int i = optind; i < argc; i++)
+        judge_path(&run, argv[i]);
+    sg_engine_free(run.engine);
+    cli_close(&env);
+    return run.failures ? 1 : 0;
+}

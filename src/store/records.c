@@ -1,0 +1,231 @@
+/* The smaller records: reports and reviews as received, alerts as raised, and the limiter's
+ * snapshot (each live key's theoretical arrival times) saved on shutdown and loaded on start. */
+#include <string.h>
+
+#include "store/store_internal.h"
+#include "util/alloc.h"
+
+/* The limiter's windows per key (SG_GCRA_MAX_WINDOWS today), with room to grow. */
+#define SG_STORE_LIMITER_MAX_TAT 64
+
+/* Runs a prepared write whose parameters are bound, inside the batch. */
+static int step_write(struct sg_store *store, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    int err = rc == SQLITE_DONE ? 0 : sg__store_fail(store, what, rc);
+    sqlite3_reset(st);
+    if (!err)
+        err = sg__store_write_done(store, what);
+    return err;
+}
+
+/* ---- reports and reviews ---- */
+
+int sg__store_event_put(struct sg_store *store, const char *kind, const char *tenant,
+                        const char *message_id, sg_time at, const char *json)
+{
+    if (!store)
+        return SG_EINVAL;
+    if (!kind || (strcmp(kind, "report") != 0 && strcmp(kind, "review") != 0))
+        return sg__store_error(store, SG_EINVAL,
+                               "events: insert: kind \"%s\" is not \"report\" or \"review\"",
+                               kind ? kind : "(null)");
+    if (!tenant || !message_id || !json)
+        return sg__store_error(store, SG_EINVAL, "events: insert: missing field");
+    static const char what[] = "events: insert";
+    int err = 0;
+    sg__store_lock(store);
+    sqlite3_stmt *st = sg__store_stmt(
+        store, SG_STMT_EVENT_PUT,
+        "INSERT INTO events (kind, tenant, message, at, json) VALUES (?1, ?2, ?3, ?4, ?5)", what,
+        &err);
+    if (st)
+        err = sg__store_write_begin(store, what);
+    if (st && !err) {
+        sg__store_bind_text(st, 1, kind);
+        sg__store_bind_text(st, 2, tenant);
+        sg__store_bind_text(st, 3, message_id);
+        sqlite3_bind_int64(st, 4, at);
+        sg__store_bind_text(st, 5, json);
+        err = step_write(store, st, what);
+    }
+    sg__store_unlock(store);
+    return err;
+}
+
+/* ---- alerts ---- */
+
+int sg__store_alert_put(struct sg_store *store, const char *tenant, const char *kind, sg_time at,
+                        const char *json)
+{
+    if (!store)
+        return SG_EINVAL;
+    if (!kind || !json)
+        return sg__store_error(store, SG_EINVAL, "alerts: insert: missing field");
+    static const char what[] = "alerts: insert";
+    int err = 0;
+    sg__store_lock(store);
+    sqlite3_stmt *st = sg__store_stmt(
+        store, SG_STMT_ALERT_PUT,
+        "INSERT INTO alerts (tenant, kind, at, json) VALUES (?1, ?2, ?3, ?4)", what, &err);
+    if (st)
+        err = sg__store_write_begin(store, what);
+    if (st && !err) {
+        sg__store_bind_text(st, 1, tenant);
+        sg__store_bind_text(st, 2, kind);
+        sqlite3_bind_int64(st, 3, at);
+        sg__store_bind_text(st, 4, json);
+        err = step_write(store, st, what);
+    }
+    sg__store_unlock(store);
+    return err;
+}
+
+int sg__store_alert_list(struct sg_store *store, const char *tenant, sg_time since, char **json)
+{
+    if (!store)
+        return SG_EINVAL;
+    if (!json)
+        return sg__store_error(store, SG_EINVAL, "alerts: select: no place for the result");
+    *json = NULL;
+    static const char what[] = "alerts: select";
+    int err = 0;
+    sg__store_lock(store);
+    /* Two statements rather than "(?1 IS NULL OR tenant = ?1)", which no index can serve. */
+    sqlite3_stmt *st =
+        tenant ? sg__store_stmt(store, SG_STMT_ALERT_LIST,
+                                "SELECT json FROM alerts WHERE tenant = ?1 AND at >= ?2"
+                                " ORDER BY at, alert",
+                                what, &err)
+               : sg__store_stmt(store, SG_STMT_ALERT_LIST_ALL,
+                                "SELECT json FROM alerts WHERE ?1 IS NULL AND at >= ?2"
+                                " ORDER BY at, alert",
+                                what, &err);
+    struct sg_strbuf sb;
+    sg__sb_init(&sb, 0);
+    if (st) {
+        sg__store_bind_text(st, 1, tenant);
+        sqlite3_bind_int64(st, 2, since);
+        sg__sb_addc(&sb, '[');
+        for (;;) {
+            int rc = sqlite3_step(st);
+            if (rc == SQLITE_DONE)
+                break;
+            if (rc != SQLITE_ROW) {
+                err = sg__store_fail(store, what, rc);
+                break;
+            }
+            if (sb.len > 1)
+                sg__sb_addc(&sb, ',');
+            /* Stored as the engine wrote it: already a JSON object. */
+            sg__sb_add(&sb, (const char *)sqlite3_column_text(st, 0),
+                       (size_t)sqlite3_column_bytes(st, 0));
+        }
+        sg__sb_addc(&sb, ']');
+        sqlite3_reset(st);
+    }
+    if (!err) {
+        *json = sg__sb_steal(&sb);
+        if (!*json)
+            err = sg__store_error(store, SG_ETOOBIG, "alerts: select: result over %zu bytes",
+                                  sb.max);
+    }
+    sg__sb_release(&sb);
+    sg__store_unlock(store);
+    return err;
+}
+
+/* ---- limiter snapshot ---- */
+
+int sg__store_limiter_clear(struct sg_store *store)
+{
+    if (!store)
+        return SG_EINVAL;
+    static const char what[] = "limiter: delete";
+    int err = 0;
+    sg__store_lock(store);
+    sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_LIMITER_CLEAR, "DELETE FROM limiter", what,
+                                      &err);
+    if (st)
+        err = sg__store_write_begin(store, what);
+    if (st && !err)
+        err = step_write(store, st, what);
+    sg__store_unlock(store);
+    return err;
+}
+
+int sg__store_limiter_put(struct sg_store *store, uint64_t key, const int64_t *tat, size_t n)
+{
+    if (!store)
+        return SG_EINVAL;
+    if ((n && !tat) || n > SG_STORE_LIMITER_MAX_TAT)
+        return sg__store_error(store, SG_EINVAL, "limiter: insert: %zu windows (at most %d)", n,
+                               SG_STORE_LIMITER_MAX_TAT);
+    /* Little-endian on disk so a store moves between machines. */
+    unsigned char blob[SG_STORE_LIMITER_MAX_TAT * 8];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = sg__store_i64_to_u64(tat[i]);
+        for (int b = 0; b < 8; b++)
+            blob[i * 8 + (size_t)b] = (unsigned char)(v >> (8 * b));
+    }
+    static const char what[] = "limiter: insert";
+    int err = 0;
+    sg__store_lock(store);
+    sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_LIMITER_PUT,
+                                      "INSERT OR REPLACE INTO limiter (key, tat) VALUES (?1, ?2)",
+                                      what, &err);
+    if (st)
+        err = sg__store_write_begin(store, what);
+    if (st && !err) {
+        sqlite3_bind_int64(st, 1, sg__store_u64_to_i64(key));
+        /* A zero-length blob, not NULL, when n is 0 (tat is NOT NULL). */
+        sqlite3_bind_blob(st, 2, blob, (int)(n * 8), SQLITE_STATIC);
+        err = step_write(store, st, what);
+    }
+    sg__store_unlock(store);
+    return err;
+}
+
+int sg__store_limiter_load(struct sg_store *store,
+                           int (*fn)(void *ud, uint64_t key, const int64_t *tat, size_t n),
+                           void *ud)
+{
+    if (!store || !fn)
+        return SG_EINVAL;
+    static const char what[] = "limiter: select";
+    int err = 0;
+    sg__store_lock(store);
+    sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_LIMITER_LOAD,
+                                      "SELECT key, tat FROM limiter ORDER BY key", what, &err);
+    while (st && !err) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            err = sg__store_fail(store, what, rc);
+            break;
+        }
+        uint64_t key = sg__store_i64_to_u64(sqlite3_column_int64(st, 0));
+        const unsigned char *blob = sqlite3_column_blob(st, 1);
+        size_t bytes = (size_t)sqlite3_column_bytes(st, 1);
+        if (bytes % 8 || bytes / 8 > SG_STORE_LIMITER_MAX_TAT || (bytes && !blob)) {
+            err = sg__store_error(store, SG_ESTORE,
+                                  "limiter: select: key %llu has a malformed state of %zu bytes",
+                                  (unsigned long long)key, bytes);
+            break;
+        }
+        int64_t tat[SG_STORE_LIMITER_MAX_TAT];
+        size_t n = bytes / 8;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = 0;
+            for (int b = 0; b < 8; b++)
+                v |= (uint64_t)blob[i * 8 + (size_t)b] << (8 * b);
+            tat[i] = sg__store_u64_to_i64(v);
+        }
+        err = fn(ud, key, tat, n);
+    }
+    if (st)
+        sqlite3_reset(st);
+    sg__store_unlock(store);
+    return err;
+}

@@ -1,0 +1,86 @@
+/* The store's private parts shared by its files: the struct, the prepared-statement cache, the
+ * lock, error reporting and the batch-transaction helpers that every write goes through.
+ * Nothing outside src/store/ includes this. */
+#ifndef SG_STORE_STORE_INTERNAL_H
+#define SG_STORE_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/strbuf.h"
+
+/* One slot per SQL statement; each is prepared on first use and kept until close, so the hot
+ * paths (verdict and account writes) never parse SQL again. The SQL text lives next to the code
+ * that runs it. */
+enum sg_store_stmt {
+    SG_STMT_TENANT_PUT,
+    SG_STMT_TENANT_EACH,
+    SG_STMT_ACCOUNT_PUT,
+    SG_STMT_ACCOUNT_GET,
+    SG_STMT_LIST_ADD,
+    SG_STMT_LIST_REMOVE,
+    SG_STMT_LIST_EACH,
+    SG_STMT_LIST_SHOW,
+    SG_STMT_LIST_SHOW_ALL,
+    SG_STMT_VERDICT_PUT,
+    SG_STMT_VERDICT_GET,
+    SG_STMT_VERDICT_COUNT,
+    SG_STMT_EVENT_PUT,
+    SG_STMT_ALERT_PUT,
+    SG_STMT_ALERT_LIST,
+    SG_STMT_ALERT_LIST_ALL,
+    SG_STMT_LIMITER_CLEAR,
+    SG_STMT_LIMITER_PUT,
+    SG_STMT_LIMITER_LOAD,
+    SG_STMT__COUNT
+};
+
+struct sg_store {
+    sqlite3 *db;
+    /* One lock per store, recursive so that an _each callback may call back into the store
+     * (but not restart the iteration it is inside: that statement is busy). A dedicated writer
+     * thread will replace it when the daemon arrives; until then every entry point takes it. */
+    pthread_mutex_t lock;
+    bool in_tx;         /* a batch transaction is open */
+    uint32_t batch;     /* writes per transaction */
+    uint32_t pending;   /* writes in the open transaction */
+    uint64_t seed;
+    sqlite3_stmt *stmts[SG_STMT__COUNT];
+    struct sg_strbuf scratch; /* reused for each verdict's recipients, under the lock */
+    char errmsg[512];
+};
+
+void sg__store_lock(struct sg_store *store);
+void sg__store_unlock(struct sg_store *store);
+
+/* The cached statement for id, prepared from sql on first use. Statements are reset (not
+ * cleared) after each use, so every use must bind every parameter; strings may be bound
+ * SQLITE_STATIC because the statement is reset before the function that bound them returns.
+ * NULL on failure, with the error set (what: "prepare: ..."). */
+sqlite3_stmt *sg__store_stmt(struct sg_store *store, enum sg_store_stmt id, const char *sql,
+                             const char *what, int *err);
+
+/* Records a SQLite failure as "WHAT: sqlite message" and returns SG_ESTORE (SG_ENOMEM when
+ * SQLite ran out of memory). Notes when the failure rolled back the open batch. */
+int sg__store_fail(struct sg_store *store, const char *what, int rc);
+/* Records a message and returns err. */
+int sg__store_error(struct sg_store *store, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Every write is bracketed by these: begin opens the batch transaction if none is open, done
+ * counts the write and commits once the batch is full. */
+int sg__store_write_begin(struct sg_store *store, const char *what);
+int sg__store_write_done(struct sg_store *store, const char *what);
+/* Commits the open batch, if any. */
+int sg__store_commit(struct sg_store *store);
+
+/* NULL binds SQL NULL. */
+int sg__store_bind_text(sqlite3_stmt *st, int idx, const char *s);
+/* uint64 <-> int64 by bit pattern (SQLite integers are signed). */
+int64_t sg__store_u64_to_i64(uint64_t v);
+uint64_t sg__store_i64_to_u64(int64_t v);
+
+#endif
