@@ -1,5 +1,6 @@
 # sendguard: the two commands are `make run` and `make test`. Everything goes through CMake;
 # this file only names the common tasks.
+MAKEFLAGS  += --no-print-directory
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)

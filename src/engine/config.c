@@ -103,6 +103,9 @@ static const struct setting settings[] = {
      "Score a reason code adds to a message's total."},
 };
 
+/* Enum targets are a uint8_t or an int-sized C enum. */
+_Static_assert(sizeof(enum sg_log_level) == sizeof(int), "enum rows store an int");
+
 #define NROWS (sizeof settings / sizeof settings[0])
 #define IDX_STRIDE ((int)SG_CH_COUNT > (int)SG_REASON_COUNT ? (int)SG_CH_COUNT : (int)SG_REASON_COUNT)
 
@@ -160,8 +163,8 @@ static void store_value(const struct setting *st, void *t, union value *v)
         if (st->size == 1) {
             *(uint8_t *)t = (uint8_t)v->e;
         } else {
-            enum sg_log_level lv = (enum sg_log_level)v->e;
-            memcpy(t, &lv, sizeof lv);
+            int e = v->e;
+            memcpy(t, &e, sizeof e);
         }
         break;
     case ST_STRING:
@@ -179,9 +182,9 @@ static int enum_value(const struct setting *st, const void *t)
 {
     if (st->size == 1)
         return *(const uint8_t *)t;
-    enum sg_log_level lv;
-    memcpy(&lv, t, sizeof lv);
-    return (int)lv;
+    int e;
+    memcpy(&e, t, sizeof e);
+    return e;
 }
 
 static bool text_is(const char *s, size_t n, const char *word)
@@ -245,7 +248,7 @@ static int parse_scalar(const struct setting *st, const char *s, size_t n, union
     }
     case ST_DOUBLE: {
         /* strtod also takes "inf", "nan" and hex floats: only plain decimal numbers pass. */
-        if (n == 0 || strspn(s, "0123456789+-.eE") < n || !copy_text(buf, sizeof buf, s, n))
+        if (n == 0 || !copy_text(buf, sizeof buf, s, n) || strspn(buf, "0123456789+-.eE") < n)
             return 1;
         char *end;
         errno = 0;
@@ -837,10 +840,74 @@ static void fail_syntax(struct load_ctx *ctx, struct fy_diag *diag)
         fail(ctx, SG_ECONFIG, 0, "invalid YAML");
 }
 
+/* Length of the UTF-8 sequence at s (shortest form, no surrogates, at most U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, min = 0x10000;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x3f >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* A config is UTF-8 text without control characters and without YAML directives. Checked
+ * before libfyaml sees it: 0.7.x can loop forever or read past its buffers on invalid UTF-8
+ * and in its directive scanner (upstream issues #101, #175), and a config needs neither. */
+static bool check_text(struct load_ctx *ctx, const char *yaml, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)yaml;
+    int line = 1;
+    bool line_start = true;
+    for (size_t i = 0; i < len;) {
+        unsigned c = s[i];
+        if (line_start && c == '%') {
+            fail(ctx, SG_ECONFIG, line, "YAML directives (%%YAML, %%TAG) are not supported");
+            return false;
+        }
+        line_start = false;
+        if (c == '\n') {
+            line++;
+            line_start = true;
+            i++;
+            continue;
+        }
+        if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
+            fail(ctx, SG_ECONFIG, line, "control character 0x%02x in the text", c);
+            return false;
+        }
+        size_t n = utf8_len(s + i, len - i);
+        if (n == 0) {
+            fail(ctx, SG_ECONFIG, line, "not valid UTF-8");
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
 /* Parses the one YAML document in yaml[0..len) and applies it to ctx->cfg. */
 static void apply_yaml(struct load_ctx *ctx, const char *yaml, size_t len)
 {
-    if (len == 0)
+    if (len == 0 || !check_text(ctx, yaml, len))
         return;
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
@@ -1361,6 +1428,8 @@ static void emit(struct emitter *em, const char *segs, size_t nseg, const char *
 {
     size_t off[16], common = 0;
     const char *p = segs;
+    if (nseg == 0 || nseg > 16)
+        return; /* row_segments ran out of room: cannot happen with the table's names */
     for (size_t i = 0; i < nseg && i < 16; i++) {
         off[i] = (size_t)(p - segs);
         p += strlen(p) + 1;

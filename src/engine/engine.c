@@ -3,7 +3,6 @@
 #include "engine/engine.h"
 
 #include <ctype.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -430,14 +429,9 @@ static int apply_record(struct sg_engine *e, struct sg_ctx *ctx)
         struct sg_tenant_row row = {ev->tenant, ev->timezone, ev->working_hours, ctx->now};
         return sg__store_tenant_put(e->store, &row);
     }
-    /* Reports and reviews are kept now and acted on by the moderation issue. */
-    char *json = json_dumps(ev->doc, JSON_COMPACT);
-    if (!json)
-        return SG_ENOMEM;
-    int rc = sg__store_event_put(e->store, sg__event_type_name(ev->type), ev->tenant, ev->message,
-                                 ctx->now, json);
-    free(json);
-    return rc;
+    /* Reports and reviews are kept as received and acted on by the moderation issue. */
+    return sg__store_event_put(e->store, sg__event_type_name(ev->type), ev->tenant, ev->message,
+                               ctx->now, ev->json);
 }
 
 int sg_engine_submit(struct sg_engine *e, const struct sg_event *ev, unsigned flags,

@@ -1,5 +1,5 @@
 /* A parsed event (see DESIGN.md "Event model"): one struct for every type, fields that the type
- * does not have are NULL/0. Strings point into the parsed JSON document, which the event owns. */
+ * does not have are NULL/0. Strings are decoded once into a buffer the event owns. */
 #ifndef SG_ENGINE_EVENT_H
 #define SG_ENGINE_EVENT_H
 
@@ -44,7 +44,10 @@ struct sg_event {
     /* report, review */
     const char *message, *reporter, *reason, *decision, *moderator;
 
-    void *doc;                /* the JSON document (json_t *) the strings live in */
+    char *strings;            /* decoded strings the fields point into (owned) */
+    size_t strings_used, strings_cap;
+    char *json;               /* the input text, kept for reports and reviews only */
+    size_t json_len;
 };
 
 /* The type named by s, or -1. */

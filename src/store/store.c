@@ -108,13 +108,16 @@ int sg__store_write_begin(struct sg_store *store, const char *what)
     return 0;
 }
 
-int sg__store_commit(struct sg_store *store)
+/* what: the write whose batch is committed ("accounts: insert: commit: disk is full"). */
+static int commit(struct sg_store *store, const char *what)
 {
     if (!store->in_tx)
         return 0;
     int rc = sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        int err = sg__store_fail(store, "commit", rc);
+        char w[128];
+        snprintf(w, sizeof w, "%s%scommit", what ? what : "", what ? ": " : "");
+        int err = sg__store_fail(store, w, rc);
         /* Still open (busy): the writes stay pending and the next commit retries them. */
         if (!sqlite3_get_autocommit(store->db))
             return err;
@@ -127,12 +130,13 @@ int sg__store_commit(struct sg_store *store)
     return 0;
 }
 
+int sg__store_commit(struct sg_store *store) { return commit(store, NULL); }
+
 int sg__store_write_done(struct sg_store *store, const char *what)
 {
-    (void)what;
     store->pending++;
     if (store->pending >= store->batch)
-        return sg__store_commit(store);
+        return commit(store, what);
     return 0;
 }
 
@@ -198,8 +202,10 @@ static int load_seed(struct sg_store *store, const char *name)
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
     sqlite3_finalize(st);
+    char what[256];
+    snprintf(what, sizeof what, "store %s: meta: insert seed", name);
     if (rc != SQLITE_OK)
-        return sg__store_fail(store, "meta: insert seed", rc);
+        return sg__store_fail(store, what, rc);
     rc = sqlite3_prepare_v2(store->db, "SELECT value FROM meta WHERE key = 'seed'", -1, &st,
                             NULL);
     if (rc == SQLITE_OK) {
@@ -214,8 +220,9 @@ static int load_seed(struct sg_store *store, const char *name)
         }
     }
     sqlite3_finalize(st);
+    snprintf(what, sizeof what, "store %s: meta: read seed", name);
     if (rc != SQLITE_OK)
-        return sg__store_fail(store, "meta: read seed", rc);
+        return sg__store_fail(store, what, rc);
     return 0;
 }
 
@@ -257,6 +264,7 @@ static int enable_wal(struct sg_store *store, const char *name)
 
 static void store_free(struct sg_store *store)
 {
+    sg__store_checkpointer_stop(store);
     for (int i = 0; i < SG_STMT__COUNT; i++)
         sqlite3_finalize(store->stmts[i]);
     sqlite3_close_v2(store->db);
@@ -273,6 +281,11 @@ int sg_store_open(const char *path, struct sg_store **out)
     }
     *out = NULL;
     open_errmsg[0] = '\0';
+    if (path && !*path) {
+        /* SQLite would open a private temporary file, which is never what was meant. */
+        snprintf(open_errmsg, sizeof open_errmsg, "store: empty path (NULL opens in memory)");
+        return SG_EINVAL;
+    }
     const char *name = path ? path : ":memory:";
     struct sg_store *store = sg__calloc(1, sizeof *store);
     if (!store) {
@@ -297,7 +310,7 @@ int sg_store_open(const char *path, struct sg_store **out)
     int rc = sqlite3_open_v2(path ? path : ":memory:", &store->db, flags, NULL);
     int err = 0;
     if (rc != SQLITE_OK) {
-        err = store->db ? sg__store_fail(store, "open", rc) : SG_ENOMEM;
+        err = (rc & 0xff) == SQLITE_NOMEM ? SG_ENOMEM : SG_ESTORE;
         snprintf(open_errmsg, sizeof open_errmsg, "store %s: open: %s", name,
                  store->db ? sqlite3_errmsg(store->db) : "out of memory");
         store_free(store);
@@ -319,6 +332,8 @@ int sg_store_open(const char *path, struct sg_store **out)
     }
     if (!err)
         err = load_seed(store, name);
+    if (!err && path)
+        sg__store_checkpointer_start(store, sqlite3_db_filename(store->db, "main"));
     if (err) {
         snprintf(open_errmsg, sizeof open_errmsg, "%s", store->errmsg);
         store_free(store);

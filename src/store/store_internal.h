@@ -38,6 +38,8 @@ enum sg_store_stmt {
     SG_STMT__COUNT
 };
 
+struct sg_store_ckpt;
+
 struct sg_store {
     sqlite3 *db;
     /* One lock per store, recursive so that an _each callback may call back into the store
@@ -48,6 +50,7 @@ struct sg_store {
     uint32_t batch;     /* writes per transaction */
     uint32_t pending;   /* writes in the open transaction */
     uint64_t seed;
+    struct sg_store_ckpt *ckpt; /* NULL: memory store, or SQLite's inline autocheckpoint */
     sqlite3_stmt *stmts[SG_STMT__COUNT];
     struct sg_strbuf scratch; /* reused for each verdict's recipients, under the lock */
     char errmsg[512];
@@ -76,6 +79,11 @@ int sg__store_write_begin(struct sg_store *store, const char *what);
 int sg__store_write_done(struct sg_store *store, const char *what);
 /* Commits the open batch, if any. */
 int sg__store_commit(struct sg_store *store);
+
+/* The background checkpointer of a file store (checkpoint.c). Start falls back silently to
+ * SQLite's inline autocheckpoint when it cannot; stop is a no-op without one. */
+void sg__store_checkpointer_start(struct sg_store *store, const char *path);
+void sg__store_checkpointer_stop(struct sg_store *store);
 
 /* NULL binds SQL NULL. */
 int sg__store_bind_text(sqlite3_stmt *st, int idx, const char *s);

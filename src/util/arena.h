@@ -17,6 +17,6 @@ void sg__arena_reset(struct sg_arena *a);
 void *sg__arena_alloc(struct sg_arena *a, size_t size);
 char *sg__arena_strndup(struct sg_arena *a, const char *s, size_t n);
 char *sg__arena_printf(struct sg_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-char *sg__arena_vprintf(struct sg_arena *a, const char *fmt, va_list ap);
+char *sg__arena_vprintf(struct sg_arena *a, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #endif
