@@ -9,7 +9,7 @@
 /* A tenant event re-declares the tenant: fields it leaves out (NULL) keep their stored value,
  * and "created" stays the time the tenant was first seen. */
 
-int sg__store_tenant_put(struct sg_store *store, const struct sg_tenant_row *row)
+int sg__store_tenant_apply(struct sg_store *store, const struct sg_tenant_row *row)
 {
     if (!store || !row || !row->tenant || !*row->tenant)
         return store ? sg__store_error(store, SG_EINVAL, "tenants: insert: no tenant")
@@ -48,6 +48,7 @@ int sg__store_tenant_each(struct sg_store *store,
         return SG_EINVAL;
     static const char what[] = "tenants: select";
     int err = 0;
+    sg__store_drain(store);
     sg__store_lock(store);
     sqlite3_stmt *st = sg__store_stmt(
         store, SG_STMT_TENANT_EACH,
@@ -79,7 +80,7 @@ int sg__store_tenant_each(struct sg_store *store,
 
 /* ---- accounts ---- */
 
-int sg__store_account_put(struct sg_store *store, const struct sg_account_row *row)
+int sg__store_account_apply(struct sg_store *store, const struct sg_account_row *row)
 {
     if (!store)
         return SG_EINVAL;

@@ -21,7 +21,7 @@ static int step_write(struct sg_store *store, sqlite3_stmt *st, const char *what
 
 /* ---- reports and reviews ---- */
 
-int sg__store_event_put(struct sg_store *store, const char *kind, const char *tenant,
+int sg__store_event_apply(struct sg_store *store, const char *kind, const char *tenant,
                         const char *message_id, sg_time at, const char *json)
 {
     if (!store)
@@ -55,7 +55,7 @@ int sg__store_event_put(struct sg_store *store, const char *kind, const char *te
 
 /* ---- alerts ---- */
 
-int sg__store_alert_put(struct sg_store *store, const char *tenant, const char *kind, sg_time at,
+int sg__store_alert_apply(struct sg_store *store, const char *tenant, const char *kind, sg_time at,
                         const char *json)
 {
     if (!store)
@@ -90,6 +90,7 @@ int sg__store_alert_list(struct sg_store *store, const char *tenant, sg_time sin
     *json = NULL;
     static const char what[] = "alerts: select";
     int err = 0;
+    sg__store_drain(store);
     sg__store_lock(store);
     /* Two statements rather than "(?1 IS NULL OR tenant = ?1)", which no index can serve. */
     sqlite3_stmt *st =
@@ -137,7 +138,7 @@ int sg__store_alert_list(struct sg_store *store, const char *tenant, sg_time sin
 
 /* ---- limiter snapshot ---- */
 
-int sg__store_limiter_clear(struct sg_store *store)
+int sg__store_limiter_clear_apply(struct sg_store *store)
 {
     if (!store)
         return SG_EINVAL;
@@ -154,7 +155,7 @@ int sg__store_limiter_clear(struct sg_store *store)
     return err;
 }
 
-int sg__store_limiter_put(struct sg_store *store, uint64_t key, const int64_t *tat, size_t n)
+int sg__store_limiter_apply(struct sg_store *store, uint64_t key, const int64_t *tat, size_t n)
 {
     if (!store)
         return SG_EINVAL;
@@ -194,6 +195,7 @@ int sg__store_limiter_load(struct sg_store *store,
         return SG_EINVAL;
     static const char what[] = "limiter: select";
     int err = 0;
+    sg__store_drain(store);
     sg__store_lock(store);
     sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_LIMITER_LOAD,
                                       "SELECT key, tat FROM limiter ORDER BY key", what, &err);

@@ -264,6 +264,7 @@ static int enable_wal(struct sg_store *store, const char *name)
 
 static void store_free(struct sg_store *store)
 {
+    sg__store_queue_stop(store);
     sg__store_checkpointer_stop(store);
     for (int i = 0; i < SG_STMT__COUNT; i++)
         sqlite3_finalize(store->stmts[i]);
@@ -334,6 +335,8 @@ int sg_store_open(const char *path, struct sg_store **out)
         err = load_seed(store, name);
     if (!err && path)
         sg__store_checkpointer_start(store, sqlite3_db_filename(store->db, "main"));
+    if (!err && (err = sg__store_queue_start(store)) != 0)
+        sg__store_error(store, err, "store %s: cannot start the writer thread", name);
     if (err) {
         snprintf(open_errmsg, sizeof open_errmsg, "%s", store->errmsg);
         store_free(store);
@@ -347,6 +350,7 @@ void sg_store_close(struct sg_store *store)
 {
     if (!store)
         return;
+    sg__store_queue_stop(store);
     sg__store_lock(store);
     /* Nobody can hear an error here; a failed commit is rolled back by sqlite3_close_v2. */
     sg__store_commit(store);
@@ -363,8 +367,10 @@ int sg_store_flush(struct sg_store *store)
 {
     if (!store)
         return SG_EINVAL;
+    sg__store_drain(store);
+    int queued = sg__store_queue_error(store);
     sg__store_lock(store);
     int err = sg__store_commit(store);
     sg__store_unlock(store);
-    return err;
+    return queued ? queued : err;
 }

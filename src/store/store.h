@@ -1,7 +1,9 @@
 /* The store's internal interface, used by the engine. Records (tenants, accounts, lists,
- * verdicts, alerts, reports, reviews, limiter snapshots) live in SQLite in WAL mode; writes are
- * batched into transactions of config store_batch writes and committed on flush/close.
- * Strings passed in are copied (SQLITE_TRANSIENT); strings handed out are owned as noted. */
+ * verdicts, alerts, reports, reviews, limiter snapshots) live in SQLite in WAL mode. The *_put
+ * writes copy their row and queue it for the store's writer thread, which applies them in order
+ * in transactions of store_batch writes; sg_store_flush waits for them and commits, and reports
+ * a write that failed. Reads see every queued write except sg__store_account_get (the engine
+ * keeps the accounts it writes). Strings handed out are owned as noted. */
 #ifndef SG_STORE_STORE_H
 #define SG_STORE_STORE_H
 
@@ -13,6 +15,9 @@
 
 /* Writes per transaction before an automatic commit (default 2000). */
 void sg__store_set_batch(struct sg_store *store, uint32_t writes);
+
+/* Writes queued for the writer thread and not yet applied (a metric). */
+size_t sg__store_queue_depth(struct sg_store *store);
 
 /* A secret 64-bit seed made when the store was created; keys the engine's hash tables so that
  * limiter keys stay stable across restarts and outsiders cannot aim collisions. */

@@ -39,6 +39,7 @@ enum sg_store_stmt {
 };
 
 struct sg_store_ckpt;
+struct sg_store_queue;
 
 struct sg_store {
     sqlite3 *db;
@@ -51,6 +52,7 @@ struct sg_store {
     uint32_t pending;   /* writes in the open transaction */
     uint64_t seed;
     struct sg_store_ckpt *ckpt; /* NULL: memory store, or SQLite's inline autocheckpoint */
+    struct sg_store_queue *queue; /* the writer thread and its bounded queue (queue.c) */
     sqlite3_stmt *stmts[SG_STMT__COUNT];
     struct sg_strbuf scratch; /* reused for each verdict's recipients, under the lock */
     char errmsg[512];
@@ -84,6 +86,31 @@ int sg__store_commit(struct sg_store *store);
  * SQLite's inline autocheckpoint when it cannot; stop is a no-op without one. */
 void sg__store_checkpointer_start(struct sg_store *store, const char *path);
 void sg__store_checkpointer_stop(struct sg_store *store);
+
+/* The write queue (queue.c): record writes are handed to a writer thread so a judgement never
+ * waits on SQLite. Each *_put in store.h queues a copy of its row; the writer runs the matching
+ * *_apply below under the store lock, in order. A failed write is remembered and returned by
+ * the next sg_store_flush. Reads that must see every write so far call sg__store_drain first;
+ * sg__store_account_get does not, because the engine's account table already holds every
+ * account it wrote. */
+int sg__store_queue_start(struct sg_store *store);
+/* Applies everything queued, then stops the writer. */
+void sg__store_queue_stop(struct sg_store *store);
+/* Waits until every write queued so far is applied. */
+void sg__store_drain(struct sg_store *store);
+/* The first write that failed since the last call (0 if none), forgotten once returned; its
+ * message is in the store's errmsg. */
+int sg__store_queue_error(struct sg_store *store);
+
+int sg__store_tenant_apply(struct sg_store *store, const struct sg_tenant_row *row);
+int sg__store_account_apply(struct sg_store *store, const struct sg_account_row *row);
+int sg__store_verdict_apply(struct sg_store *store, const struct sg_verdict_row *row);
+int sg__store_event_apply(struct sg_store *store, const char *kind, const char *tenant,
+                          const char *message_id, sg_time at, const char *json);
+int sg__store_alert_apply(struct sg_store *store, const char *tenant, const char *kind,
+                          sg_time at, const char *json);
+int sg__store_limiter_clear_apply(struct sg_store *store);
+int sg__store_limiter_apply(struct sg_store *store, uint64_t key, const int64_t *tat, size_t n);
 
 /* NULL binds SQL NULL. */
 int sg__store_bind_text(sqlite3_stmt *st, int idx, const char *s);

@@ -6,7 +6,7 @@
 #include "store/store_internal.h"
 #include "util/alloc.h"
 
-int sg__store_verdict_put(struct sg_store *store, const struct sg_verdict_row *row)
+int sg__store_verdict_apply(struct sg_store *store, const struct sg_verdict_row *row)
 {
     if (!store)
         return SG_EINVAL;
@@ -71,6 +71,7 @@ int sg__store_verdict_get(struct sg_store *store, const char *tenant, const char
     *json = NULL;
     static const char what[] = "verdicts: select";
     int err = 0;
+    sg__store_drain(store);
     sg__store_lock(store);
     /* Latest = last written: a release or reject after a hold adds a row for the same id. */
     sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_VERDICT_GET,
@@ -103,6 +104,7 @@ int sg__store_verdict_count(struct sg_store *store, int64_t *out)
         return SG_EINVAL;
     static const char what[] = "verdicts: count";
     int err = 0;
+    sg__store_drain(store);
     sg__store_lock(store);
     sqlite3_stmt *st =
         sg__store_stmt(store, SG_STMT_VERDICT_COUNT, "SELECT count(*) FROM verdicts", what, &err);

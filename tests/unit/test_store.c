@@ -29,28 +29,38 @@ struct tmp {
     char path[64];
 };
 
-static void tmp_make(struct tmp *t)
+/* Fixture for the tests on files: a fresh directory, removed in teardown even when the test
+ * fails, with the database and whatever WAL/SHM files are left in it. */
+static int tmp_setup(void **state)
 {
+    struct tmp *t = test_calloc(1, sizeof *t);
     snprintf(t->dir, sizeof t->dir, "/tmp/sg-store-XXXXXX");
-    assert_non_null(mkdtemp(t->dir));
+    if (!mkdtemp(t->dir)) {
+        test_free(t);
+        return -1;
+    }
     snprintf(t->path, sizeof t->path, "%s/s.db", t->dir);
+    *state = t;
+    return 0;
 }
 
-/* Removes the database and whatever WAL/SHM files are left, then the directory. */
-static void tmp_remove(struct tmp *t)
+static int tmp_teardown(void **state)
 {
+    struct tmp *t = *state;
     DIR *d = opendir(t->dir);
-    assert_non_null(d);
     struct dirent *de;
-    while ((de = readdir(d))) {
+    while (d && (de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
         char p[320];
         snprintf(p, sizeof p, "%s/%s", t->dir, de->d_name);
         unlink(p);
     }
-    closedir(d);
-    assert_int_equal(rmdir(t->dir), 0);
+    if (d)
+        closedir(d);
+    int rc = rmdir(t->dir);
+    test_free(t);
+    return rc;
 }
 
 static int64_t query_int(sqlite3 *db, const char *sql)
@@ -61,6 +71,19 @@ static int64_t query_int(sqlite3 *db, const char *sql)
     int64_t v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return v;
+}
+
+/* The store after its writer has applied every queued write (for direct SQL checks). */
+static struct sg_store *settled(struct sg_store *s)
+{
+    sg__store_drain(s);
+    return s;
+}
+
+static sqlite3 *settled_peer(struct sg_store *s, sqlite3 *peer)
+{
+    sg__store_drain(s);
+    return peer;
 }
 
 /* The first column of the first row as text, into buf. */
@@ -116,13 +139,13 @@ static void open_memory(void **state)
     assert_int_equal(sg_store_open(NULL, &s), 0);
     assert_non_null(s);
     assert_int_equal(sg__schema_latest(), 1);
-    assert_int_equal(query_int(s->db, "PRAGMA user_version"), sg__schema_latest());
-    assert_int_equal(query_int(s->db, "PRAGMA application_id"), 0x53474431);
+    assert_int_equal(query_int(settled(s)->db, "PRAGMA user_version"), sg__schema_latest());
+    assert_int_equal(query_int(settled(s)->db, "PRAGMA application_id"), 0x53474431);
     char buf[64];
-    assert_string_equal(query_text(s->db, "PRAGMA journal_mode", buf, sizeof buf), "memory");
-    assert_int_equal(query_int(s->db, "PRAGMA busy_timeout"), 5000);
+    assert_string_equal(query_text(settled(s)->db, "PRAGMA journal_mode", buf, sizeof buf), "memory");
+    assert_int_equal(query_int(settled(s)->db, "PRAGMA busy_timeout"), 5000);
     /* Every table of migration 1 is there. */
-    assert_int_equal(query_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+    assert_int_equal(query_int(settled(s)->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
                                       " AND name IN ('meta','tenants','accounts','lists',"
                                       "'verdicts','events','alerts','limiter')"),
                      8);
@@ -135,14 +158,13 @@ static void open_memory(void **state)
 
 static void open_file_wal_and_reopen(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct tmp *t = *state;
     struct sg_store *s;
-    assert_int_equal(sg_store_open(t.path, &s), 0);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
     char buf[64];
-    assert_string_equal(query_text(s->db, "PRAGMA journal_mode", buf, sizeof buf), "wal");
-    assert_int_equal(query_int(s->db, "PRAGMA synchronous"), 1); /* NORMAL */
-    assert_int_equal(query_int(s->db, "PRAGMA user_version"), 1);
+    assert_string_equal(query_text(settled(s)->db, "PRAGMA journal_mode", buf, sizeof buf), "wal");
+    assert_int_equal(query_int(settled(s)->db, "PRAGMA synchronous"), 1); /* NORMAL */
+    assert_int_equal(query_int(settled(s)->db, "PRAGMA user_version"), 1);
     uint64_t seed = sg__store_seed(s);
 
     struct sg_tenant_row tr = {.tenant = "clinic", .timezone = "Europe/Berlin",
@@ -153,11 +175,11 @@ static void open_file_wal_and_reopen(void **state)
     put_verdict(s, "clinic", "m1", T0, "hold", "{\"id\":\"m1\",\"action\":\"hold\"}");
     sg_store_close(s);
 
-    assert_int_equal(sg_store_open(t.path, &s), 0);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
     assert_true(sg__store_seed(s) == seed);
     struct sg_account_row row;
     char abuf[1024];
-    assert_int_equal(sg__store_account_get(s, "clinic", "dr-a", &row, abuf, sizeof abuf), 0);
+    assert_int_equal(sg__store_account_get(settled(s), "clinic", "dr-a", &row, abuf, sizeof abuf), 0);
     assert_string_equal(row.email, "a@example.org");
     assert_int_equal(row.posts, 3);
     char *json = NULL;
@@ -167,7 +189,7 @@ static void open_file_wal_and_reopen(void **state)
     assert_int_equal(sg_store_list_show(s, "email_domains", T0, &json), 0);
     assert_non_null(strstr(json, "\"entry\":\"spam.example\""));
     sg_free(json);
-    assert_string_equal(query_text(s->db, "SELECT timezone FROM tenants WHERE tenant = 'clinic'",
+    assert_string_equal(query_text(settled(s)->db, "SELECT timezone FROM tenants WHERE tenant = 'clinic'",
                                    buf, sizeof buf),
                         "Europe/Berlin");
     sg_store_close(s);
@@ -177,50 +199,46 @@ static void open_file_wal_and_reopen(void **state)
     assert_int_equal(sg_store_open(NULL, &m), 0);
     assert_true(sg__store_seed(m) != seed);
     sg_store_close(m);
-    tmp_remove(&t);
 }
 
 static void schema_newer_refused(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct tmp *t = *state;
     struct sg_store *s;
-    assert_int_equal(sg_store_open(t.path, &s), 0);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
     put_account(s, "f", "a");
     sg_store_close(s);
-    sqlite3 *db = peer_open(t.path);
+    sqlite3 *db = peer_open(t->path);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
     s = (struct sg_store *)&s; /* must be reset to NULL */
-    assert_int_equal(sg_store_open(t.path, &s), SG_ESCHEMA);
+    assert_int_equal(sg_store_open(t->path, &s), SG_ESCHEMA);
     assert_null(s);
     const char *msg = sg_store_errmsg(NULL);
     assert_non_null(strstr(msg, "schema version 999 is newer than this program's 1"));
-    assert_non_null(strstr(msg, t.path));
+    assert_non_null(strstr(msg, t->path));
     /* Nothing was changed. */
-    db = peer_open(t.path);
+    db = peer_open(t->path);
     assert_int_equal(query_int(db, "PRAGMA user_version"), 999);
     assert_int_equal(query_int(db, "SELECT count(*) FROM accounts"), 1);
     sqlite3_close(db);
-    tmp_remove(&t);
 }
 
 static void foreign_database_refused(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct tmp *t = *state;
     sqlite3 *db;
-    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "CREATE TABLE songs (title TEXT)", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     struct sg_store *s;
-    assert_int_equal(sg_store_open(t.path, &s), SG_ESTORE);
+    assert_int_equal(sg_store_open(t->path, &s), SG_ESTORE);
     assert_null(s);
     assert_non_null(strstr(sg_store_errmsg(NULL), "not a sendguard store"));
     /* Untouched: no tables of ours were added. */
-    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
     assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_schema"), 1);
     sqlite3_close(db);
 
@@ -228,22 +246,19 @@ static void foreign_database_refused(void **state)
     assert_int_equal(sg_store_open("/nonexistent-dir/x/s.db", &s), SG_ESTORE);
     assert_null(s);
     assert_non_null(strstr(sg_store_errmsg(NULL), "/nonexistent-dir/x/s.db"));
-    tmp_remove(&t);
 }
 
 static void migration_from_empty_file_is_atomic(void **state)
 {
     /* Two stores on one new file: the second open sees the first's schema and seed. */
-    struct tmp t;
-    tmp_make(&t);
+    struct tmp *t = *state;
     struct sg_store *a, *b;
-    assert_int_equal(sg_store_open(t.path, &a), 0);
-    assert_int_equal(sg_store_open(t.path, &b), 0);
+    assert_int_equal(sg_store_open(t->path, &a), 0);
+    assert_int_equal(sg_store_open(t->path, &b), 0);
     assert_true(sg__store_seed(a) == sg__store_seed(b));
-    assert_int_equal(query_int(b->db, "SELECT count(*) FROM meta"), 1);
+    assert_int_equal(query_int(settled(b)->db, "SELECT count(*) FROM meta"), 1);
     sg_store_close(a);
     sg_store_close(b);
-    tmp_remove(&t);
 }
 
 static void close_null_and_bad_args(void **state)
@@ -446,51 +461,50 @@ static void lists_each_skips_expired(void **state)
 
 static void batching_commits_every_n_writes(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct tmp *t = *state;
     struct sg_store *s;
-    assert_int_equal(sg_store_open(t.path, &s), 0);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
     sg__store_set_batch(s, 3);
-    sqlite3 *peer = peer_open(t.path);
+    sqlite3 *peer = peer_open(t->path);
 
     put_account(s, "f", "a1");
     put_account(s, "f", "a2");
     /* Reads on the same connection see the open batch; another connection does not. */
     struct sg_account_row row;
     char buf[1024];
-    assert_int_equal(sg__store_account_get(s, "f", "a2", &row, buf, sizeof buf), 0);
-    assert_int_equal(query_int(peer, "SELECT count(*) FROM accounts"), 0);
+    assert_int_equal(sg__store_account_get(settled(s), "f", "a2", &row, buf, sizeof buf), 0);
+    assert_int_equal(query_int(settled_peer(s, peer), "SELECT count(*) FROM accounts"), 0);
     put_account(s, "f", "a3"); /* third write: commit */
-    assert_int_equal(query_int(peer, "SELECT count(*) FROM accounts"), 3);
+    assert_int_equal(query_int(settled_peer(s, peer), "SELECT count(*) FROM accounts"), 3);
     put_account(s, "f", "a4");
     assert_int_equal(sg_store_list_add(s, "accounts", "f", "a4", 0, T0), 0);
-    assert_int_equal(query_int(peer, "SELECT count(*) FROM accounts"), 3);
-    assert_int_equal(query_int(peer, "SELECT count(*) FROM lists"), 0);
+    assert_int_equal(query_int(settled_peer(s, peer), "SELECT count(*) FROM accounts"), 3);
+    assert_int_equal(query_int(settled_peer(s, peer), "SELECT count(*) FROM lists"), 0);
     assert_int_equal(sg_store_flush(s), 0);
-    assert_int_equal(query_int(peer, "SELECT count(*) FROM accounts"), 4);
-    assert_int_equal(query_int(peer, "SELECT count(*) FROM lists"), 1);
+    assert_int_equal(query_int(settled_peer(s, peer), "SELECT count(*) FROM accounts"), 4);
+    assert_int_equal(query_int(settled_peer(s, peer), "SELECT count(*) FROM lists"), 1);
     assert_int_equal(sg_store_flush(s), 0); /* nothing pending: a no-op */
 
     /* Close commits what is pending. */
     put_verdict(s, "f", "m1", T0, "allow", "{}");
-    assert_int_equal(query_int(peer, "SELECT count(*) FROM verdicts"), 0);
+    assert_int_equal(query_int(settled_peer(s, peer), "SELECT count(*) FROM verdicts"), 0);
     sg_store_close(s);
     assert_int_equal(query_int(peer, "SELECT count(*) FROM verdicts"), 1);
     sqlite3_close(peer);
-    tmp_remove(&t);
 }
 
 static void locked_database_reports_sqlite_error(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct tmp *t = *state;
     struct sg_store *s;
-    assert_int_equal(sg_store_open(t.path, &s), 0);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
     sqlite3_busy_timeout(s->db, 20); /* the default 5 s would only slow the test */
-    sqlite3 *peer = peer_open(t.path);
+    sqlite3 *peer = peer_open(t->path);
     assert_int_equal(sqlite3_exec(peer, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     struct sg_account_row row = {.tenant = "f", .account = "a"};
-    assert_int_equal(sg__store_account_put(s, &row), SG_ESTORE);
+    /* Writes are queued: the failure comes back from the flush that waits for them. */
+    assert_int_equal(sg__store_account_put(s, &row), 0);
+    assert_int_equal(sg_store_flush(s), SG_ESTORE);
     assert_string_equal(sg_store_errmsg(s), "accounts: insert: begin: database is locked");
     assert_int_equal(sqlite3_exec(peer, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     /* The lock is gone: the same write now works. */
@@ -499,7 +513,6 @@ static void locked_database_reports_sqlite_error(void **state)
     assert_int_equal(query_int(peer, "SELECT count(*) FROM accounts"), 1);
     sqlite3_close(peer);
     sg_store_close(s);
-    tmp_remove(&t);
 }
 
 static long file_size(const char *path)
@@ -517,10 +530,9 @@ static long file_size(const char *path)
  * the WAL stays bounded instead of holding every write (checkpoint.c). */
 static void checkpoints_keep_wal_bounded(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct tmp *t = *state;
     struct sg_store *s;
-    assert_int_equal(sg_store_open(t.path, &s), 0);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
     sg__store_set_batch(s, 100);
     static char json[4001];
     memset(json, 'x', sizeof json - 1);
@@ -531,19 +543,18 @@ static void checkpoints_keep_wal_bounded(void **state)
     }
     assert_int_equal(sg_store_flush(s), 0);
     char wal[80];
-    snprintf(wal, sizeof wal, "%s-wal", t.path);
-    long wal_bytes = file_size(wal), db_bytes = file_size(t.path);
+    snprintf(wal, sizeof wal, "%s-wal", t->path);
+    long wal_bytes = file_size(wal), db_bytes = file_size(t->path);
     /* ~50 MB written: most of it is in the main file already, and the WAL stays near its
      * 4000-page (16 MB) cap rather than growing to hold all of it. */
     assert_true(db_bytes > 30L << 20);
     assert_true(wal_bytes > 0 && wal_bytes < 32L << 20);
-    sqlite3 *peer = peer_open(t.path);
+    sqlite3 *peer = peer_open(t->path);
     assert_int_equal(query_int(peer, "SELECT count(*) FROM verdicts"), 12000);
     sqlite3_close(peer);
     sg_store_close(s);
     /* The last close checkpoints and removes the WAL. */
     assert_int_equal(file_size(wal), -1);
-    tmp_remove(&t);
 }
 
 /* ---- records ---- */
@@ -561,7 +572,7 @@ static void account_round_trip(void **state)
     assert_int_equal(sg__store_account_put(s, &in), 0);
     struct sg_account_row out;
     char buf[1024];
-    assert_int_equal(sg__store_account_get(s, "forum", "user-42", &out, buf, sizeof buf), 0);
+    assert_int_equal(sg__store_account_get(settled(s), "forum", "user-42", &out, buf, sizeof buf), 0);
     assert_string_equal(out.tenant, "forum");
     assert_string_equal(out.account, "user-42");
     assert_string_equal(out.email, "Bob@Example.org");
@@ -579,7 +590,7 @@ static void account_round_trip(void **state)
     struct sg_account_row upd = {.tenant = "forum", .account = "user-42", .posts = 7,
                                  .status = SG_ACCOUNT_BLOCKED, .updated = T0 + SEC};
     assert_int_equal(sg__store_account_put(s, &upd), 0);
-    assert_int_equal(sg__store_account_get(s, "forum", "user-42", &out, buf, sizeof buf), 0);
+    assert_int_equal(sg__store_account_get(settled(s), "forum", "user-42", &out, buf, sizeof buf), 0);
     assert_null(out.email);
     assert_null(out.email_domain);
     assert_null(out.ip);
@@ -590,21 +601,21 @@ static void account_round_trip(void **state)
     /* Too small a buffer: SG_ETOOBIG, and a buffer exactly large enough works. */
     assert_int_equal(sg__store_account_put(s, &in), 0);
     char tiny[16];
-    assert_int_equal(sg__store_account_get(s, "forum", "user-42", &out, tiny, sizeof tiny),
+    assert_int_equal(sg__store_account_get(settled(s), "forum", "user-42", &out, tiny, sizeof tiny),
                      SG_ETOOBIG);
     assert_non_null(strstr(sg_store_errmsg(s), "forum/user-42"));
     size_t need = strlen("forum") + strlen("user-42") + strlen("Bob@Example.org") +
                   strlen("example.org") + strlen("2001:db8::7") + 5;
     char exact[64];
     assert_true(need <= sizeof exact);
-    assert_int_equal(sg__store_account_get(s, "forum", "user-42", &out, exact, need), 0);
+    assert_int_equal(sg__store_account_get(settled(s), "forum", "user-42", &out, exact, need), 0);
     assert_string_equal(out.ip, "2001:db8::7");
-    assert_int_equal(sg__store_account_get(s, "forum", "user-42", &out, exact, need - 1),
+    assert_int_equal(sg__store_account_get(settled(s), "forum", "user-42", &out, exact, need - 1),
                      SG_ETOOBIG);
 
-    assert_int_equal(sg__store_account_get(s, "forum", "nobody", &out, buf, sizeof buf),
+    assert_int_equal(sg__store_account_get(settled(s), "forum", "nobody", &out, buf, sizeof buf),
                      SG_ENOTFOUND);
-    assert_int_equal(sg__store_account_get(s, "clinic", "user-42", &out, buf, sizeof buf),
+    assert_int_equal(sg__store_account_get(settled(s), "clinic", "user-42", &out, buf, sizeof buf),
                      SG_ENOTFOUND);
     sg_store_close(s);
 }
@@ -659,7 +670,7 @@ static void tenants_round_trip(void **state)
     assert_true(c.created[1] == T0);
     assert_int_equal(c.nested_found, 1);
     char buf[64];
-    assert_string_equal(query_text(s->db, "SELECT working_hours FROM tenants WHERE tenant='forum'",
+    assert_string_equal(query_text(settled(s)->db, "SELECT working_hours FROM tenants WHERE tenant='forum'",
                                    buf, sizeof buf),
                         "Mon-Sat 09:00-17:30");
     sg_store_close(s);
@@ -689,25 +700,25 @@ static void verdicts_round_trip(void **state)
 
     /* The stored columns, and "who received campaign c7f3a1 in forum" as one query. */
     char buf[256];
-    assert_string_equal(query_text(s->db, "SELECT recipients FROM verdicts WHERE verdict = 1", buf,
+    assert_string_equal(query_text(settled(s)->db, "SELECT recipients FROM verdicts WHERE verdict = 1", buf,
                                    sizeof buf),
                         "[\"u1\",\"u2\",\"u\\\"3\"]");
-    assert_string_equal(query_text(s->db, "SELECT reasons FROM verdicts WHERE verdict = 1", buf,
+    assert_string_equal(query_text(settled(s)->db, "SELECT reasons FROM verdicts WHERE verdict = 1", buf,
                                    sizeof buf),
                         "URL_DISPLAY_MISMATCH,NEW_ACCOUNT");
-    assert_string_equal(query_text(s->db, "SELECT group_concat(value, '|') FROM (SELECT DISTINCT"
+    assert_string_equal(query_text(settled(s)->db, "SELECT group_concat(value, '|') FROM (SELECT DISTINCT"
                                           " r.value FROM verdicts v, json_each(v.recipients) r"
                                           " WHERE v.tenant = 'forum' AND v.campaign = 'c7f3a1'"
                                           " ORDER BY 1)",
                                    buf, sizeof buf),
                         "u\"3|u1|u2");
-    assert_int_equal(query_int(s->db, "SELECT template IS NULL FROM verdicts WHERE verdict = 1"), 1);
+    assert_int_equal(query_int(settled(s)->db, "SELECT template IS NULL FROM verdicts WHERE verdict = 1"), 1);
 
     /* No recipients is an empty array. */
     struct sg_verdict_row none = {.id = "m9", .tenant = "forum", .sender = "a", .channel = "post",
                                   .at = T0, .action = "allow", .json = "{}"};
     assert_int_equal(sg__store_verdict_put(s, &none), 0);
-    assert_string_equal(query_text(s->db, "SELECT recipients || reasons FROM verdicts"
+    assert_string_equal(query_text(settled(s)->db, "SELECT recipients || reasons FROM verdicts"
                                           " WHERE id = 'm9'", buf, sizeof buf),
                         "[]");
     sg_store_close(s);
@@ -721,7 +732,7 @@ static void events_and_alerts(void **state)
                      0);
     assert_int_equal(sg__store_event_put(s, "review", "forum", "m1", T0 + SEC,
                                          "{\"type\":\"review\"}"), 0);
-    assert_int_equal(query_int(s->db, "SELECT count(*) FROM events WHERE tenant = 'forum'"
+    assert_int_equal(query_int(settled(s)->db, "SELECT count(*) FROM events WHERE tenant = 'forum'"
                                       " AND message = 'm1'"), 2);
 
     char *json = NULL;
@@ -780,10 +791,9 @@ static int limiter_stop(void *ud, uint64_t key, const int64_t *tat, size_t n) { 
 
 static void limiter_round_trip(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct tmp *t = *state;
     struct sg_store *s;
-    assert_int_equal(sg_store_open(t.path, &s), 0);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
     const int64_t a[4] = {T0, T0 + 5 * SEC, 0, -1};
     const int64_t b[2] = {INT64_MAX, INT64_MIN};
     assert_int_equal(sg__store_limiter_put(s, UINT64_C(0xfedcba9876543210), a, 4), 0);
@@ -792,7 +802,7 @@ static void limiter_round_trip(void **state)
     assert_int_equal(sg__store_limiter_put(s, 9, a, 65), SG_EINVAL);
     sg_store_close(s);
 
-    assert_int_equal(sg_store_open(t.path, &s), 0);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
     struct limiter_ctx c = {0};
     assert_int_equal(sg__store_limiter_load(s, limiter_cb, &c), 0);
     assert_int_equal(c.n, 3);
@@ -823,7 +833,6 @@ static void limiter_round_trip(void **state)
     assert_int_equal(sg__store_limiter_load(s, limiter_cb, &c), SG_ESTORE);
     assert_non_null(strstr(sg_store_errmsg(s), "malformed"));
     sg_store_close(s);
-    tmp_remove(&t);
 }
 
 /* ---- threads ---- */
@@ -857,10 +866,9 @@ static void *writer(void *p)
 
 static void threads_share_a_store(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct tmp *t = *state;
     struct sg_store *s;
-    assert_int_equal(sg_store_open(t.path, &s), 0);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
     sg__store_set_batch(s, 64);
     pthread_t th[4];
     struct thread_arg args[4];
@@ -877,30 +885,31 @@ static void threads_share_a_store(void **state)
     assert_int_equal(sg__store_verdict_count(s, &n), 0);
     assert_int_equal(n, 1200);
     sg_store_close(s);
-    tmp_remove(&t);
 }
+
+#define FILE_TEST(fn) cmocka_unit_test_setup_teardown(fn, tmp_setup, tmp_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(open_memory),
-        cmocka_unit_test(open_file_wal_and_reopen),
-        cmocka_unit_test(schema_newer_refused),
-        cmocka_unit_test(foreign_database_refused),
-        cmocka_unit_test(migration_from_empty_file_is_atomic),
+        FILE_TEST(open_file_wal_and_reopen),
+        FILE_TEST(schema_newer_refused),
+        FILE_TEST(foreign_database_refused),
+        FILE_TEST(migration_from_empty_file_is_atomic),
         cmocka_unit_test(close_null_and_bad_args),
         cmocka_unit_test(lists_add_show_remove),
         cmocka_unit_test(lists_invalid),
         cmocka_unit_test(lists_each_skips_expired),
-        cmocka_unit_test(batching_commits_every_n_writes),
-        cmocka_unit_test(locked_database_reports_sqlite_error),
-        cmocka_unit_test(checkpoints_keep_wal_bounded),
+        FILE_TEST(batching_commits_every_n_writes),
+        FILE_TEST(locked_database_reports_sqlite_error),
+        FILE_TEST(checkpoints_keep_wal_bounded),
         cmocka_unit_test(account_round_trip),
         cmocka_unit_test(tenants_round_trip),
         cmocka_unit_test(verdicts_round_trip),
         cmocka_unit_test(events_and_alerts),
-        cmocka_unit_test(limiter_round_trip),
-        cmocka_unit_test(threads_share_a_store),
+        FILE_TEST(limiter_round_trip),
+        FILE_TEST(threads_share_a_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
