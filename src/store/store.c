@@ -2,6 +2,7 @@
  * error messages and the batch transaction that every write joins. The records themselves are
  * in accounts.c, lists.c, verdicts.c and records.c. */
 #include "store/store_internal.h"
+#include "util/hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -151,6 +152,15 @@ void sg__store_set_batch(struct sg_store *store, uint32_t writes)
 
 uint64_t sg__store_seed(const struct sg_store *store) { return store->seed; }
 
+int64_t sg__store_key(const struct sg_store *store, const char *tenant, const char *value)
+{
+    /* The NUL ends each part, so ("ab", "c") and ("a", "bc") differ. */
+    uint64_t h = sg__hash(tenant, strlen(tenant) + 1, store->seed);
+    if (value)
+        h = sg__hash(value, strlen(value) + 1, h);
+    return sg__store_u64_to_i64(h);
+}
+
 /* ---- open / close ---- */
 
 static int random_u64(uint64_t *out)
@@ -274,8 +284,15 @@ static void store_free(struct sg_store *store)
     sg__free(store);
 }
 
+/* SQLite's global memory statistics take a process-wide mutex on every allocation; nothing
+ * here reads them. Only possible before SQLite initialises, so once, before the first open
+ * (a host that initialised SQLite itself keeps its setting: the call then fails harmlessly). */
+static void configure_sqlite(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 int sg_store_open(const char *path, struct sg_store **out)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
     if (!out) {
         snprintf(open_errmsg, sizeof open_errmsg, "store: no place for the result");
         return SG_EINVAL;

@@ -112,6 +112,10 @@ int sg__store_alert_apply(struct sg_store *store, const char *tenant, const char
 int sg__store_limiter_clear_apply(struct sg_store *store);
 int sg__store_limiter_apply(struct sg_store *store, uint64_t key, const int64_t *tat, size_t n);
 
+/* The index key of (tenant, value) — value NULL for the tenant alone: a 64-bit hash under
+ * the store's seed, as a SQLite integer. */
+int64_t sg__store_key(const struct sg_store *store, const char *tenant, const char *value);
+
 /* NULL binds SQL NULL. */
 int sg__store_bind_text(sqlite3_stmt *st, int idx, const char *s);
 /* uint64 <-> int64 by bit pattern (SQLite integers are signed). */

@@ -33,8 +33,10 @@ int sg__store_verdict_apply(struct sg_store *store, const struct sg_verdict_row 
         st = sg__store_stmt(
             store, SG_STMT_VERDICT_PUT,
             "INSERT INTO verdicts (id, tenant, at, sender, channel, action, score, reasons,"
-            " campaign, template, ip, recipients, json)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            " campaign, template, ip, recipients, json, tenant_key, id_key, sender_key,"
+            " campaign_key, template_key)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+            " ?17, ?18)",
             what, &err);
     if (st)
         err = sg__store_write_begin(store, what);
@@ -52,6 +54,17 @@ int sg__store_verdict_apply(struct sg_store *store, const struct sg_verdict_row 
         sg__store_bind_text(st, 11, row->ip);
         sqlite3_bind_text(st, 12, sb->p, (int)sb->len, SQLITE_STATIC);
         sg__store_bind_text(st, 13, row->json);
+        sqlite3_bind_int64(st, 14, sg__store_key(store, row->tenant, NULL));
+        sqlite3_bind_int64(st, 15, sg__store_key(store, row->tenant, row->id));
+        sqlite3_bind_int64(st, 16, sg__store_key(store, row->tenant, row->sender));
+        if (row->campaign)
+            sqlite3_bind_int64(st, 17, sg__store_key(store, row->tenant, row->campaign));
+        else
+            sqlite3_bind_null(st, 17);
+        if (row->template_name)
+            sqlite3_bind_int64(st, 18, sg__store_key(store, row->tenant, row->template_name));
+        else
+            sqlite3_bind_null(st, 18);
         int rc = sqlite3_step(st);
         err = rc == SQLITE_DONE ? 0 : sg__store_fail(store, what, rc);
         sqlite3_reset(st);
@@ -75,12 +88,14 @@ int sg__store_verdict_get(struct sg_store *store, const char *tenant, const char
     sg__store_lock(store);
     /* Latest = last written: a release or reject after a hold adds a row for the same id. */
     sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_VERDICT_GET,
-                                      "SELECT json FROM verdicts WHERE tenant = ?1 AND id = ?2"
+                                      "SELECT json FROM verdicts WHERE id_key = ?3"
+                                      " AND tenant = ?1 AND id = ?2"
                                       " ORDER BY verdict DESC LIMIT 1",
                                       what, &err);
     if (st) {
         sg__store_bind_text(st, 1, tenant);
         sg__store_bind_text(st, 2, id);
+        sqlite3_bind_int64(st, 3, sg__store_key(store, tenant, id));
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             const char *s = (const char *)sqlite3_column_text(st, 0);
