@@ -15,6 +15,7 @@
 
 #include "util/alloc.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 #include "util/timefmt.h"
 
 #define MAX_INPUT ((size_t)16 << 20)  /* a config file, not a data set */
@@ -840,35 +841,6 @@ static void fail_syntax(struct load_ctx *ctx, struct fy_diag *diag)
         fail(ctx, SG_ECONFIG, 0, "invalid YAML");
 }
 
-/* Length of the UTF-8 sequence at s (shortest form, no surrogates, at most U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, min = 0x10000;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    unsigned cp = c & (0x3f >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* A config is UTF-8 text without control characters and without YAML directives. Checked
  * before libfyaml sees it: 0.7.x can loop forever or read past its buffers on invalid UTF-8
  * and in its directive scanner (upstream issues #101, #175), and a config needs neither. */
@@ -894,7 +866,7 @@ static bool check_text(struct load_ctx *ctx, const char *yaml, size_t len)
             fail(ctx, SG_ECONFIG, line, "control character 0x%02x in the text", c);
             return false;
         }
-        size_t n = utf8_len(s + i, len - i);
+        size_t n = sg__utf8_seq(s + i, len - i);
         if (n == 0) {
             fail(ctx, SG_ECONFIG, line, "not valid UTF-8");
             return false;

@@ -22,16 +22,9 @@ static int step_write(struct sg_store *store, sqlite3_stmt *st, const char *what
 /* ---- reports and reviews ---- */
 
 int sg__store_event_apply(struct sg_store *store, const char *kind, const char *tenant,
-                        const char *message_id, sg_time at, const char *json)
+                          const char *message_id, sg_time at, const char *json)
 {
-    if (!store)
-        return SG_EINVAL;
-    if (!kind || (strcmp(kind, "report") != 0 && strcmp(kind, "review") != 0))
-        return sg__store_error(store, SG_EINVAL,
-                               "events: insert: kind \"%s\" is not \"report\" or \"review\"",
-                               kind ? kind : "(null)");
-    if (!tenant || !message_id || !json)
-        return sg__store_error(store, SG_EINVAL, "events: insert: missing field");
+    /* The arguments were checked before they were queued (queue.c). */
     static const char what[] = "events: insert";
     int err = 0;
     sg__store_lock(store);
@@ -55,13 +48,9 @@ int sg__store_event_apply(struct sg_store *store, const char *kind, const char *
 
 /* ---- alerts ---- */
 
-int sg__store_alert_apply(struct sg_store *store, const char *tenant, const char *kind, sg_time at,
-                        const char *json)
+int sg__store_alert_apply(struct sg_store *store, const char *tenant, const char *kind,
+                          sg_time at, const char *json)
 {
-    if (!store)
-        return SG_EINVAL;
-    if (!kind || !json)
-        return sg__store_error(store, SG_EINVAL, "alerts: insert: missing field");
     static const char what[] = "alerts: insert";
     int err = 0;
     sg__store_lock(store);

@@ -9,6 +9,7 @@
 
 #include "sendguard.h"
 #include "util/alloc.h"
+#include "util/hash.h"
 
 #define US_PER_S 1000000
 #define MAX_SHARDS 4096
@@ -49,15 +50,7 @@ struct sg_gcra_table {
 
 /* The caller's key is already a hash, but tests and careless callers pass sequential numbers;
  * a bijective finaliser spreads those over shards (high bits) and slots (low bits). */
-static inline uint64_t mix(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
-}
+static inline uint64_t mix(uint64_t k) { return sg__hash_u64(k); }
 
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "util/utf8.h"
+
 void sg__json_init(struct sg_json *j, const char *text, size_t len, int max_depth)
 {
     j->start = j->p = text;
@@ -50,28 +52,6 @@ static int hex4(const char *p)
         v = v << 4 | h;
     }
     return v;
-}
-
-/* Length of the valid UTF-8 sequence at p (2-4) or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned min, cp;
-    if (c >= 0xc2 && c <= 0xdf) { n = 2; min = 0x80; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 3; min = 0x800; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 4; min = 0x10000; cp = c & 0x07; }
-    else return 0;
-    if ((size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
 }
 
 /* j->p is at the opening quote. */
@@ -123,7 +103,7 @@ static int scan_string(struct sg_json *j, struct sg_json_val *out)
             continue;
         }
         if (c >= 0x80) {
-            size_t n = utf8_len((const unsigned char *)p, (const unsigned char *)end);
+            size_t n = sg__utf8_seq((const unsigned char *)p, (size_t)(end - p));
             if (!n)
                 return fail(j, p, "invalid UTF-8 in string");
             p += n;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/utf8.h"
 
 void sg__sb_init(struct sg_strbuf *sb, size_t max)
 {
@@ -121,31 +122,6 @@ char *sg__sb_steal(struct sg_strbuf *sb)
     return p;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; }
-    else if (c >= 0xe0 && c <= 0xef) { len = 3; min = 0x800; }
-    else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; }
-    else return 0;
-    if (n < len)
-        return 0;
-    unsigned cp = c & (0x3f >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 void sg__sb_json_str(struct sg_strbuf *sb, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -158,7 +134,7 @@ void sg__sb_json_str(struct sg_strbuf *sb, const char *str, size_t n)
             run++;
             continue;
         }
-        size_t seq = c >= 0x80 ? utf8_seq(s + i, n - i) : 0;
+        size_t seq = c >= 0x80 ? sg__utf8_seq(s + i, n - i) : 0;
         if (seq) {
             i += seq;
             run += seq;
