@@ -154,11 +154,16 @@ SG_EXTERN int sg_engine_reload_lists(struct sg_engine *engine);
 enum sg_submit_flags {
     /* Judge only: record nothing, move no counter (sendguard check). */
     SG_SUBMIT_DRY_RUN = 1 << 0,
+    /* Return only once the verdict is committed to the store (the daemon: every verdict it
+     * answered survives a kill -9). Concurrent submits share one commit. */
+    SG_SUBMIT_DURABLE = 1 << 1,
 };
 
 struct sg_result;
 /* Judges or applies one event at the clock's time. Every event gives a result; tenant,
- * activity, report and review events give an acknowledgement. */
+ * activity, report and review events give an acknowledgement. Safe to call from several
+ * threads at once: events of one sender are judged one at a time (so a sender's rate limits are
+ * checked and charged atomically), different senders in parallel. */
 SG_EXTERN int sg_engine_submit(struct sg_engine *engine, const struct sg_event *ev,
                                unsigned flags, struct sg_result **out);
 SG_EXTERN void sg_result_free(struct sg_result *res);

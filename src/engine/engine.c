@@ -90,6 +90,8 @@ int sg_engine_new(const struct sg_config *cfg, struct sg_store *store, const str
     if (!e)
         return SG_ENOMEM;
     pthread_mutex_init(&e->arena_lock, NULL);
+    for (unsigned i = 0; i < SG_ENGINE_STRIPES; i++)
+        pthread_mutex_init(&e->stripes[i], NULL);
     e->store = store;
     e->clock = *clock;
     e->seed = sg__store_seed(store);
@@ -140,6 +142,8 @@ void sg_engine_free(struct sg_engine *e)
     sg__accounts_free(e->accounts);
     sg__arena_free(e->spare_arena);
     pthread_mutex_destroy(&e->arena_lock);
+    for (unsigned i = 0; i < SG_ENGINE_STRIPES; i++)
+        pthread_mutex_destroy(&e->stripes[i]);
     if (e->cfg) {
         struct sg_config *cfg = e->cfg;
         e->cfg = NULL;
@@ -335,8 +339,11 @@ static int judge_message(struct sg_engine *e, struct sg_ctx *ctx, struct sg_resu
         .nrecipients = ev->nrecipients,
         .json = sg__sb_cstr(&res->json),
     };
-    rc = codes.failed ? SG_ENOMEM : sg__store_verdict_put(e->store, &row);
+    uint64_t seq = 0;
+    rc = codes.failed ? SG_ENOMEM : sg__store_verdict_put(e->store, &row, &seq);
     sg__sb_release(&codes);
+    if (!rc && (ctx->flags & SG_SUBMIT_DURABLE))
+        rc = sg__store_wait_durable(e->store, seq);
     return rc;
 }
 
@@ -454,8 +461,16 @@ int sg_engine_submit(struct sg_engine *e, const struct sg_event *ev, unsigned fl
         .now = e->clock.now(e->clock.ud),
         .arena = arena,
         .dry_run = flags & SG_SUBMIT_DRY_RUN,
+        .flags = flags,
         .retry_after_s = -1,
     };
+    const char *who = ev->type == SG_EV_MESSAGE ? ev->sender : ev->account;
+    pthread_mutex_t *stripe = NULL;
+    if (who) {
+        const char *parts[2] = {ev->tenant, who};
+        stripe = &e->stripes[sg__engine_key(e, parts, 2) % SG_ENGINE_STRIPES];
+        pthread_mutex_lock(stripe);
+    }
     switch (ev->type) {
     case SG_EV_MESSAGE:
         rc = judge_message(e, &ctx, res);
@@ -472,6 +487,8 @@ int sg_engine_submit(struct sg_engine *e, const struct sg_event *ev, unsigned fl
         rc = apply_record(e, &ctx);
         break;
     }
+    if (stripe)
+        pthread_mutex_unlock(stripe);
     if (!rc && ev->type != SG_EV_MESSAGE && ev->type != SG_EV_ACCOUNT) {
         sg__result_ack_json(&res->json, ev, ctx.now);
         rc = finish_json(res);

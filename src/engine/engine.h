@@ -16,6 +16,7 @@
 #include "util/arena.h"
 
 #define SG_MAX_REASONS 32
+#define SG_ENGINE_STRIPES 256
 
 /* A sender as the engine knows it (cached from the store). */
 struct sg_account {
@@ -47,6 +48,7 @@ struct sg_ctx {
     struct sg_arena *arena;
     struct sg_account *account;          /* the sender (messages) or the account (signups) */
     bool dry_run;
+    unsigned flags;                      /* enum sg_submit_flags */
 
     /* enrichment */
     const char *email_domain;            /* the sender's signup domain, lower-case; NULL unknown */
@@ -107,6 +109,8 @@ struct sg_engine {
     struct sg_accounts *accounts;
     void **check_state;
 
+    /* Events of one account are judged one at a time: a stripe of locks by account hash. */
+    pthread_mutex_t stripes[SG_ENGINE_STRIPES];
     pthread_mutex_t arena_lock;
     struct sg_arena *spare_arena;                       /* reused between submits */
 

@@ -13,6 +13,7 @@ enum op_kind { OP_TENANT, OP_ACCOUNT, OP_VERDICT, OP_EVENT, OP_ALERT, OP_LIMITER
 
 struct op {
     struct op *next;
+    uint64_t seq;
     enum op_kind kind;
     union {
         struct sg_tenant_row tenant;
@@ -34,6 +35,12 @@ struct sg_store_queue {
     bool busy;      /* the writer holds ops it took */
     bool stop;
     int error;      /* the first failed write since the last drain */
+    /* Durability: ops are numbered; a caller that must not answer before its write is
+     * committed asks for want_seq and waits for committed_seq to reach it (group commit: one
+     * commit covers every op applied before it). */
+    uint64_t next_seq, applied_seq, committed_seq, want_seq;
+    int commit_error;
+    pthread_cond_t committed;
     pthread_t thread;
 };
 
@@ -84,41 +91,61 @@ static int apply(struct sg_store *store, struct op *op)
     return SG_EINVAL;
 }
 
+static bool commit_wanted(const struct sg_store_queue *q)
+{
+    return q->want_seq > q->committed_seq && q->applied_seq >= q->want_seq;
+}
+
 static void *writer(void *arg)
 {
     struct sg_store *store = arg;
     struct sg_store_queue *q = store->queue;
     pthread_mutex_lock(&q->lock);
     for (;;) {
-        while (!q->head && !q->stop)
+        while (!q->head && !q->stop && !commit_wanted(q))
             pthread_cond_wait(&q->work, &q->lock);
-        if (!q->head)
-            break;
-        /* Take everything queued: one store lock for the lot. */
-        struct op *ops = q->head;
-        q->head = q->tail = NULL;
-        q->depth = 0;
-        q->busy = true;
-        pthread_cond_broadcast(&q->room);
-        pthread_mutex_unlock(&q->lock);
+        if (q->head) {
+            /* Take everything queued: one store lock for the lot. */
+            struct op *ops = q->head;
+            uint64_t last = q->tail->seq;
+            q->head = q->tail = NULL;
+            q->depth = 0;
+            q->busy = true;
+            pthread_cond_broadcast(&q->room);
+            pthread_mutex_unlock(&q->lock);
 
-        int first_error = 0;
-        sg__store_lock(store);
-        for (struct op *op = ops, *next; op; op = next) {
-            next = op->next;
-            int err = apply(store, op);
-            if (err && !first_error)
-                first_error = err;
-            sg__free(op);
+            int first_error = 0;
+            sg__store_lock(store);
+            for (struct op *op = ops, *next; op; op = next) {
+                next = op->next;
+                int err = apply(store, op);
+                if (err && !first_error)
+                    first_error = err;
+                sg__free(op);
+            }
+            sg__store_unlock(store);
+
+            pthread_mutex_lock(&q->lock);
+            if (first_error && !q->error)
+                q->error = first_error;
+            q->applied_seq = last;
+            q->busy = false;
+            if (!q->head)
+                pthread_cond_broadcast(&q->idle);
+        } else if (!commit_wanted(q)) {
+            break; /* stopping, and nothing left */
         }
-        sg__store_unlock(store);
-
-        pthread_mutex_lock(&q->lock);
-        if (first_error && !q->error)
-            q->error = first_error;
-        q->busy = false;
-        if (!q->head)
-            pthread_cond_broadcast(&q->idle);
+        if (commit_wanted(q)) {
+            uint64_t upto = q->applied_seq;
+            pthread_mutex_unlock(&q->lock);
+            sg__store_lock(store);
+            int err = sg__store_commit(store);
+            sg__store_unlock(store);
+            pthread_mutex_lock(&q->lock);
+            q->committed_seq = upto;
+            q->commit_error = err;
+            pthread_cond_broadcast(&q->committed);
+        }
     }
     pthread_mutex_unlock(&q->lock);
     return NULL;
@@ -133,12 +160,14 @@ int sg__store_queue_start(struct sg_store *store)
     pthread_cond_init(&q->work, NULL);
     pthread_cond_init(&q->room, NULL);
     pthread_cond_init(&q->idle, NULL);
+    pthread_cond_init(&q->committed, NULL);
     store->queue = q;
     if (pthread_create(&q->thread, NULL, writer, store) != 0) {
         store->queue = NULL;
         pthread_cond_destroy(&q->work);
         pthread_cond_destroy(&q->room);
         pthread_cond_destroy(&q->idle);
+        pthread_cond_destroy(&q->committed);
         pthread_mutex_destroy(&q->lock);
         sg__free(q);
         return SG_ENOMEM;
@@ -160,8 +189,26 @@ void sg__store_queue_stop(struct sg_store *store)
     pthread_cond_destroy(&q->work);
     pthread_cond_destroy(&q->room);
     pthread_cond_destroy(&q->idle);
+    pthread_cond_destroy(&q->committed);
     pthread_mutex_destroy(&q->lock);
     sg__free(q);
+}
+
+int sg__store_wait_durable(struct sg_store *store, uint64_t seq)
+{
+    struct sg_store_queue *q = store->queue;
+    if (!q || seq == 0)
+        return 0; /* no writer: the write was applied in the caller's thread */
+    pthread_mutex_lock(&q->lock);
+    if (q->want_seq < seq) {
+        q->want_seq = seq;
+        pthread_cond_signal(&q->work);
+    }
+    while (q->committed_seq < seq && !q->stop)
+        pthread_cond_wait(&q->committed, &q->lock);
+    int err = q->committed_seq >= seq ? q->commit_error : SG_ESTORE;
+    pthread_mutex_unlock(&q->lock);
+    return err;
 }
 
 void sg__store_drain(struct sg_store *store)
@@ -198,9 +245,12 @@ size_t sg__store_queue_depth(struct sg_store *store)
     return n;
 }
 
-/* Queues op, or applies it at once when the store has no writer (it failed to start). */
-static int enqueue(struct sg_store *store, struct op *op)
+/* Queues op, or applies it at once when the store has no writer (it failed to start). *seq
+ * (when not NULL) gets the op's number for sg__store_wait_durable (0 when applied at once). */
+static int enqueue_seq(struct sg_store *store, struct op *op, uint64_t *seq)
 {
+    if (seq)
+        *seq = 0;
     struct sg_store_queue *q = store->queue;
     if (!q) {
         sg__store_lock(store);
@@ -212,6 +262,9 @@ static int enqueue(struct sg_store *store, struct op *op)
     pthread_mutex_lock(&q->lock);
     while (q->depth >= SG_QUEUE_MAX)
         pthread_cond_wait(&q->room, &q->lock);
+    op->seq = ++q->next_seq;
+    if (seq)
+        *seq = op->seq;
     if (q->tail)
         q->tail->next = op;
     else
@@ -222,6 +275,8 @@ static int enqueue(struct sg_store *store, struct op *op)
     pthread_mutex_unlock(&q->lock);
     return 0;
 }
+
+static int enqueue(struct sg_store *store, struct op *op) { return enqueue_seq(store, op, NULL); }
 
 /* ---- the queued writes of store.h ---- */
 
@@ -260,7 +315,7 @@ int sg__store_account_put(struct sg_store *store, const struct sg_account_row *r
     return enqueue(store, op);
 }
 
-int sg__store_verdict_put(struct sg_store *store, const struct sg_verdict_row *row)
+int sg__store_verdict_put(struct sg_store *store, const struct sg_verdict_row *row, uint64_t *seq)
 {
     if (!store)
         return SG_EINVAL;
@@ -294,7 +349,7 @@ int sg__store_verdict_put(struct sg_store *store, const struct sg_verdict_row *r
     for (size_t i = 0; i < row->nrecipients; i++)
         recipients[i] = op_str(op, row->recipients[i]);
     op->u.verdict.recipients = recipients;
-    return enqueue(store, op);
+    return enqueue_seq(store, op, seq);
 }
 
 int sg__store_event_put(struct sg_store *store, const char *kind, const char *tenant,

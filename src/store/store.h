@@ -78,7 +78,11 @@ struct sg_verdict_row {
     size_t nrecipients;
     const char *json;                    /* the verdict as answered */
 };
-int sg__store_verdict_put(struct sg_store *store, const struct sg_verdict_row *row);
+/* *seq (may be NULL) gets the write's number for sg__store_wait_durable. */
+int sg__store_verdict_put(struct sg_store *store, const struct sg_verdict_row *row, uint64_t *seq);
+/* Waits until the write numbered seq is committed (in the WAL: it survives the process being
+ * killed). Commits at once what is applied, so concurrent waiters share one commit. */
+int sg__store_wait_durable(struct sg_store *store, uint64_t seq);
 /* The latest verdict JSON for message id in tenant; caller frees *json with sg_free.
  * SG_ENOTFOUND when absent. */
 int sg__store_verdict_get(struct sg_store *store, const char *tenant, const char *id, char **json);

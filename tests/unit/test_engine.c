@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -156,6 +157,53 @@ static void state_survives_restart(void **state)
     rmdir(dir);
 }
 
+/* SG_SUBMIT_DURABLE: once submit returns, another connection sees the verdict (it is in the WAL,
+ * so a kill -9 right after the answer cannot lose it); without it the write may still be queued. */
+static void durable_submit_is_committed(void **state)
+{
+    char dir[] = "/tmp/sg-durable-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    sg_time now = H_T0;
+    struct sg_clock clock = {fixed, &now};
+    struct sg_config *cfg;
+    struct sg_store *store;
+    struct sg_engine *e;
+    assert_int_equal(sg_config_new(&cfg), 0);
+    assert_int_equal(sg_store_open(path, &store), 0);
+    assert_int_equal(sg_engine_new(cfg, store, &clock, &e), 0);
+    sqlite3 *peer;
+    assert_int_equal(sqlite3_open(path, &peer), SQLITE_OK);
+    for (int i = 0; i < 20; i++) {
+        char json[256];
+        int n = snprintf(json, sizeof json, "{\"type\":\"message\",\"tenant\":\"c\",\"id\":\"m%d\","
+                                            "\"channel\":\"email\",\"sender\":\"s\",\"recipients\":[\"p\"]}", i);
+        struct sg_event *ev;
+        struct sg_result *res;
+        assert_int_equal(sg_event_parse(json, (size_t)n, -1, &ev, NULL), 0);
+        assert_int_equal(sg_engine_submit(e, ev, SG_SUBMIT_DURABLE, &res), 0);
+        sg_result_free(res);
+        sg_event_free(ev);
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(peer, "SELECT count(*) FROM verdicts", -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), i + 1);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(peer);
+    sg_engine_free(e);
+    sg_store_close(store);
+    sg_config_free(cfg);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[80];
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +212,7 @@ int main(void)
         cmocka_unit_test(dry_run_records_nothing),
         cmocka_unit_test(acknowledgements),
         cmocka_unit_test(state_survives_restart),
+        cmocka_unit_test(durable_submit_is_committed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

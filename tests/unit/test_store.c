@@ -128,7 +128,7 @@ static void put_verdict(struct sg_store *s, const char *tenant, const char *id, 
         .campaign = "c7f3a1", .template_name = NULL, .ip = "198.51.100.4",
         .recipients = recipients, .nrecipients = 3, .json = json,
     };
-    assert_int_equal(sg__store_verdict_put(s, &row), 0);
+    assert_int_equal(sg__store_verdict_put(s, &row, NULL), 0);
 }
 
 /* ---- open, schema, files ---- */
@@ -277,7 +277,7 @@ static void close_null_and_bad_args(void **state)
     struct sg_store *s;
     assert_int_equal(sg_store_open(NULL, &s), 0);
     struct sg_verdict_row bad = {.id = "m"};
-    assert_int_equal(sg__store_verdict_put(s, &bad), SG_EINVAL);
+    assert_int_equal(sg__store_verdict_put(s, &bad, NULL), SG_EINVAL);
     assert_non_null(strstr(sg_store_errmsg(s), "verdicts: insert"));
     assert_int_equal(sg__store_event_put(s, "complaint", "t", "m", T0, "{}"), SG_EINVAL);
     assert_non_null(strstr(sg_store_errmsg(s), "complaint"));
@@ -717,7 +717,7 @@ static void verdicts_round_trip(void **state)
     /* No recipients is an empty array. */
     struct sg_verdict_row none = {.id = "m9", .tenant = "forum", .sender = "a", .channel = "post",
                                   .at = T0, .action = "allow", .json = "{}"};
-    assert_int_equal(sg__store_verdict_put(s, &none), 0);
+    assert_int_equal(sg__store_verdict_put(s, &none, NULL), 0);
     assert_string_equal(query_text(settled(s)->db, "SELECT recipients || reasons FROM verdicts"
                                           " WHERE id = 'm9'", buf, sizeof buf),
                         "[]");
@@ -852,7 +852,7 @@ static void *writer(void *p)
         struct sg_verdict_row row = {.id = id, .tenant = "f", .sender = "s",
                                      .channel = "email", .at = T0 + i, .action = "allow",
                                      .recipients = rcpt, .nrecipients = 2, .json = "{}"};
-        if (sg__store_verdict_put(a->store, &row) != 0)
+        if (sg__store_verdict_put(a->store, &row, NULL) != 0)
             return (void *)1;
         char *json;
         if (sg__store_verdict_get(a->store, "f", id, &json) != 0)
