@@ -30,7 +30,9 @@ extern "C" {
     X(IO, -7, "input/output error")                                      \
     X(CONFIG, -8, "invalid configuration")                               \
     X(ORDER, -9, "event earlier than the one before it")                 \
-    X(SCHEMA, -10, "store schema is newer than this program")
+    X(SCHEMA, -10, "store schema is newer than this program")            \
+    X(AUTH, -11, "not authenticated")                                    \
+    X(FORBIDDEN, -12, "not allowed")
 
 enum sg_errno {
 #define SG__ERRNO_ENUM(name, value, text) SG_E##name = value,
@@ -111,6 +113,91 @@ SG_EXTERN int sg_store_list_remove(struct sg_store *store, const char *list, con
 SG_EXTERN int sg_store_list_show(struct sg_store *store, const char *list, sg_time now,
                                  char **out);
 
+/* Writes queued for the store's writer thread and not yet applied (a metric). */
+SG_EXTERN size_t sg_store_queue_depth(struct sg_store *store);
+
+/* Alert records ({"type":"alert","at","tenant","kind","subject","reason"}): kind is one of
+ * sender_suspended, campaign_blocked, cohort_flagged, tenant_paused, key_suspended, auth_abuse,
+ * volume_anomaly. tenant NULL for platform-wide alerts (auth_abuse). */
+SG_EXTERN int sg_store_alert_add(struct sg_store *store, const char *tenant, const char *kind,
+                                 const char *subject, const char *reason, sg_time at);
+/* Alerts of tenant (NULL: all) with at >= since, oldest first, as a JSON array; caller frees
+ * *out with sg_free. */
+SG_EXTERN int sg_store_alerts(struct sg_store *store, const char *tenant, sg_time since, char **out);
+
+/* ---- a general rate limiter (GCRA) for the doors: auth failures per address, etc. ---------- */
+
+struct sg_limiter;
+/* Keys idle for longer than their period are forgotten, so memory follows active keys. */
+SG_EXTERN int sg_limiter_new(struct sg_limiter **out);
+SG_EXTERN void sg_limiter_free(struct sg_limiter *lim);
+/* Counts one event for key (any bytes) against "limit per period_s" at now. Returns 1 when it
+ * was within the limit, 0 when over it (it is then not counted, and *retry_after_s, if not
+ * NULL, says when the next one fits). */
+SG_EXTERN int sg_limiter_take(struct sg_limiter *lim, const void *key, size_t key_len,
+                              uint32_t limit, uint32_t period_s, sg_time now,
+                              int64_t *retry_after_s);
+/* Would one more fit now? Changes nothing. Same returns as sg_limiter_take. */
+SG_EXTERN int sg_limiter_peek(struct sg_limiter *lim, const void *key, size_t key_len,
+                              uint32_t limit, uint32_t period_s, sg_time now,
+                              int64_t *retry_after_s);
+
+/* ---- API keys ------------------------------------------------------------------------------ */
+
+/* A key is "sg_<id>_<secret>": id 16 lower-case hex digits, secret 64 (256 random bits from
+ * libsodium). The store keeps only a hash of the secret; checks compare in constant time. */
+enum sg_key_scope {
+    SG_KEY_CHECK = 1 << 0,
+    SG_KEY_EVENTS = 1 << 1,
+    SG_KEY_REPORT = 1 << 2,
+    SG_KEY_MODERATE = 1 << 3,
+    SG_KEY_AUDIT = 1 << 4,
+    SG_KEY_ADMIN = 1 << 5,
+};
+/* "check,events" -> bits. SG_EINVAL naming nothing: unknown or empty scopes. */
+SG_EXTERN int sg_key_scopes_parse(const char *csv, unsigned *out);
+/* bits -> "check,events" into buf (>= 64 bytes). */
+SG_EXTERN void sg_key_scopes_format(unsigned scopes, char *buf, size_t size);
+
+struct sg_key_info {
+    char id[17];
+    char tenant[257];       /* "*" for a platform key */
+    unsigned scopes;        /* enum sg_key_scope bits */
+    int require_signature;  /* requests must carry X-Sendguard-Signature */
+    sg_time created, last_used; /* last_used 0: never */
+    int revoked;
+};
+/* Creates a key for tenant ("*" for every tenant) with scopes. A tenant that does not exist yet
+ * is created with the default policy. *key_out is the whole key, shown once; caller frees it
+ * with sg_free. info (may be NULL) is filled. */
+SG_EXTERN int sg_key_create(struct sg_store *store, const char *tenant, unsigned scopes,
+                            int require_signature, sg_time now, char **key_out,
+                            struct sg_key_info *info);
+/* SG_ENOTFOUND for an unknown id; revoking twice is not an error. */
+SG_EXTERN int sg_key_revoke(struct sg_store *store, const char *id, sg_time now);
+/* Calls fn for every key (revoked ones too), oldest first; a non-zero return stops. */
+SG_EXTERN int sg_key_each(struct sg_store *store, int (*fn)(void *ud, const struct sg_key_info *k),
+                          void *ud);
+/* Changes whenever a key is created or revoked (by any process): poll it to refresh a cache. */
+SG_EXTERN int sg_key_generation(struct sg_store *store, int64_t *out);
+/* Records that key id was used at now (batched; for `keys list`). */
+SG_EXTERN int sg_key_touch(struct sg_store *store, const char *id, sg_time now);
+
+/* The keys' secrets are needed only to verify: the daemon keeps a verifier in memory. */
+struct sg_keyring;
+/* Loads every live key's id, tenant, scopes and secret hash. Free with sg_keyring_free. */
+SG_EXTERN int sg_keyring_load(struct sg_store *store, struct sg_keyring **out);
+SG_EXTERN void sg_keyring_free(struct sg_keyring *ring);
+/* Checks a presented key ("sg_<id>_<secret>", len bytes). 0 and *info filled when it is a live
+ * key; SG_EAUTH when malformed, unknown, revoked or wrong (the same answer for each, taking the
+ * same time whether or not the id exists). */
+SG_EXTERN int sg_keyring_verify(const struct sg_keyring *ring, const char *key, size_t len,
+                                struct sg_key_info *info);
+/* The key's signing secret for HMAC-SHA256 request signatures (32 bytes, derived from the
+ * key's secret hash; the platform derives it the same way, see docs/http.md). */
+SG_EXTERN int sg_keyring_signing_key(const struct sg_keyring *ring, const char *id,
+                                     unsigned char out[32]);
+
 /* ---- events and the engine ------------------------------------------------------------------ */
 
 enum sg_event_type {
@@ -181,6 +268,10 @@ SG_EXTERN int sg_engine_limit_show(struct sg_engine *engine, const char *scope, 
                                    char **out);
 /* Resets a rate-limit key (DELETE /v1/limits/...). SG_ENOTFOUND when it held nothing. */
 SG_EXTERN int sg_engine_limit_reset(struct sg_engine *engine, const char *scope, const char *key);
+
+/* Replaces the engine's configuration (SIGHUP): policies, thresholds, limits and scores take
+ * effect for the next event; limiter and account state are kept. cfg is copied. */
+SG_EXTERN int sg_engine_reload(struct sg_engine *engine, const struct sg_config *cfg);
 
 /* Counts since the engine was created, for summaries and metrics. */
 struct sg_engine_stats {

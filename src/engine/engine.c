@@ -90,6 +90,7 @@ int sg_engine_new(const struct sg_config *cfg, struct sg_store *store, const str
     if (!e)
         return SG_ENOMEM;
     pthread_mutex_init(&e->arena_lock, NULL);
+    pthread_rwlock_init(&e->cfg_lock, NULL);
     for (unsigned i = 0; i < SG_ENGINE_STRIPES; i++)
         pthread_mutex_init(&e->stripes[i], NULL);
     e->store = store;
@@ -142,6 +143,7 @@ void sg_engine_free(struct sg_engine *e)
     sg__accounts_free(e->accounts);
     sg__arena_free(e->spare_arena);
     pthread_mutex_destroy(&e->arena_lock);
+    pthread_rwlock_destroy(&e->cfg_lock);
     for (unsigned i = 0; i < SG_ENGINE_STRIPES; i++)
         pthread_mutex_destroy(&e->stripes[i]);
     if (e->cfg) {
@@ -162,6 +164,32 @@ void sg_engine_set_alert(struct sg_engine *e, sg_alert_fn fn, void *ud)
 {
     e->alert = fn;
     e->alert_ud = ud;
+}
+
+int sg_engine_reload(struct sg_engine *e, const struct sg_config *cfg)
+{
+    struct sg_config *copy;
+    int rc = sg__config_copy(cfg, &copy);
+    if (rc)
+        return rc;
+    pthread_rwlock_wrlock(&e->cfg_lock);
+    struct sg_config *old = e->cfg;
+    e->cfg = copy;
+    for (unsigned i = 0; i < sg__ncheck && !rc; i++)
+        if (sg__checks[i].configure)
+            rc = sg__checks[i].configure(e->check_state[i], copy);
+    if (rc) { /* keep running on the old settings rather than half the new ones */
+        e->cfg = old;
+        for (unsigned i = 0; i < sg__ncheck; i++)
+            if (sg__checks[i].configure)
+                sg__checks[i].configure(e->check_state[i], old);
+        old = copy;
+    } else {
+        sg__store_set_batch(e->store, copy->store_batch);
+    }
+    pthread_rwlock_unlock(&e->cfg_lock);
+    sg_config_free(old);
+    return rc;
 }
 
 int sg_engine_reload_lists(struct sg_engine *e)
@@ -454,6 +482,7 @@ int sg_engine_submit(struct sg_engine *e, const struct sg_event *ev, unsigned fl
         sg_result_free(res);
         return SG_ENOMEM;
     }
+    pthread_rwlock_rdlock(&e->cfg_lock);
     struct sg_ctx ctx = {
         .engine = e,
         .ev = ev,
@@ -489,6 +518,7 @@ int sg_engine_submit(struct sg_engine *e, const struct sg_event *ev, unsigned fl
     }
     if (stripe)
         pthread_mutex_unlock(stripe);
+    pthread_rwlock_unlock(&e->cfg_lock);
     if (!rc && ev->type != SG_EV_MESSAGE && ev->type != SG_EV_ACCOUNT) {
         sg__result_ack_json(&res->json, ev, ctx.now);
         rc = finish_json(res);

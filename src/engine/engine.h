@@ -109,6 +109,8 @@ struct sg_engine {
     struct sg_accounts *accounts;
     void **check_state;
 
+    /* Held for reading by every submit and for writing by sg_engine_reload, which swaps cfg. */
+    pthread_rwlock_t cfg_lock;
     /* Events of one account are judged one at a time: a stripe of locks by account hash. */
     pthread_mutex_t stripes[SG_ENGINE_STRIPES];
     pthread_mutex_t arena_lock;

@@ -43,8 +43,10 @@ int sg_engine_limit_show(struct sg_engine *e, const char *scope, const char *key
     int rc = split_key(scope, key, &k);
     if (rc)
         return rc;
-    const struct sg_rate_limit *lim =
-        &sg__config_policy(e->cfg, k.tenant)->ch[k.channel].limits[k.scope];
+    pthread_rwlock_rdlock(&e->cfg_lock);
+    struct sg_rate_limit copy = sg__config_policy(e->cfg, k.tenant)->ch[k.channel].limits[k.scope];
+    pthread_rwlock_unlock(&e->cfg_lock);
+    const struct sg_rate_limit *lim = &copy;
     uint64_t h = sg__ratelimit_key(e, k.scope, k.tenant, k.channel, k.id);
     struct sg_gcra_state st[SG_GCRA_MAX_WINDOWS];
     sg_time now = e->clock.now(e->clock.ud);

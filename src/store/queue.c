@@ -234,6 +234,8 @@ int sg__store_queue_error(struct sg_store *store)
     return err;
 }
 
+size_t sg_store_queue_depth(struct sg_store *store) { return store ? sg__store_queue_depth(store) : 0; }
+
 size_t sg__store_queue_depth(struct sg_store *store)
 {
     struct sg_store_queue *q = store->queue;
