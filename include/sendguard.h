@@ -193,8 +193,9 @@ SG_EXTERN void sg_keyring_free(struct sg_keyring *ring);
  * same time whether or not the id exists). */
 SG_EXTERN int sg_keyring_verify(const struct sg_keyring *ring, const char *key, size_t len,
                                 struct sg_key_info *info);
-/* The key's signing secret for HMAC-SHA256 request signatures (32 bytes, derived from the
- * key's secret hash; the platform derives it the same way, see docs/http.md). */
+/* The key's signing secret for HMAC-SHA256 request signatures: 32 bytes, SHA-256 of
+ * "sendguard-signing:" and the key's secret, so the platform derives it from its key and the
+ * store never holds the secret itself (docs/keys.md). */
 SG_EXTERN int sg_keyring_signing_key(const struct sg_keyring *ring, const char *id,
                                      unsigned char out[32]);
 

@@ -14,6 +14,7 @@ static const struct {
     {"lists", cmd_lists, "add, remove or show list entries (accounts, email_domains, url_domains, ips)"},
     {"limits", cmd_limits, "show a rate-limit key's state"},
     {"config", cmd_config, "dump the effective configuration"},
+    {"keys", cmd_keys, "create, list or revoke API keys (the key is shown once)"},
 };
 
 static void usage(FILE *out)

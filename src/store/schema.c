@@ -112,6 +112,23 @@ static const char *const migrations[] = {
     "    key INTEGER PRIMARY KEY,\n"
     "    tat BLOB NOT NULL\n"
     ");\n",
+
+    /* 2: API keys (store/keys.c). The secret is never stored: verifier and signing are
+     * SHA-256 of the secret under two labels (docs/keys.md). revoked: NULL while live, else
+     * when. meta.key_generation is bumped with every create and revoke, in the same
+     * transaction, so that a daemon polling it reloads its keyring; the first create makes the
+     * row (absent reads as 0). */
+    "CREATE TABLE keys (\n"
+    "    id                TEXT PRIMARY KEY,\n"
+    "    tenant            TEXT NOT NULL,\n"
+    "    scopes            INTEGER NOT NULL,\n"
+    "    verifier          BLOB NOT NULL,\n"
+    "    signing           BLOB NOT NULL,\n"
+    "    require_signature INTEGER NOT NULL,\n"
+    "    created           INTEGER NOT NULL,\n"
+    "    last_used         INTEGER,\n"
+    "    revoked           INTEGER\n"
+    ") WITHOUT ROWID;\n",
 };
 
 #define SG_SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))
