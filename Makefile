@@ -34,8 +34,10 @@ test: lint build asan
 test-fast: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# Until the daemon exists, `make run` plays the bundled forum-incident demo.
-run: demo
+# The daemon on 127.0.0.1:8025 over var/sendguard.db, in the foreground; the first run creates
+# the store and prints an admin key once.
+run: build
+	@scripts/run.sh $(BUILD)
 
 demo: build
 	@scripts/demo.sh $(BUILD)/sendguard examples/forum-night.jsonl

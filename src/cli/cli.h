@@ -36,6 +36,8 @@ int cmd_replay(int argc, char **argv);
 int cmd_lists(int argc, char **argv);
 int cmd_limits(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 
 #endif

@@ -14,6 +14,8 @@ static const struct {
     {"lists", cmd_lists, "add, remove or show list entries (accounts, email_domains, url_domains, ips)"},
     {"limits", cmd_limits, "show a rate-limit key's state"},
     {"config", cmd_config, "dump the effective configuration"},
+    {"rules", cmd_rules, "lint rule files, or test which rules fire on a message"},
+    {"train", cmd_train, "train the classifier from spam and ham examples"},
     {"keys", cmd_keys, "create, list or revoke API keys (the key is shown once)"},
 };
 

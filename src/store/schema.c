@@ -129,6 +129,23 @@ static const char *const migrations[] = {
     "    last_used         INTEGER,\n"
     "    revoked           INTEGER\n"
     ") WITHOUT ROWID;\n",
+
+    /* 3: the Bayes classifier's counts (store/bayes.c, docs/bayes.md). scope: "*" for the
+     * global class, else a tenant. token: the 64-bit token hash (seeded by meta.seed) as a
+     * two's-complement integer. Rows are only ever read whole (at open) or upserted by primary
+     * key, so both tables are WITHOUT ROWID; a token row whose counts reach zero is deleted. */
+    "CREATE TABLE bayes_scopes (\n"
+    "    scope     TEXT PRIMARY KEY,\n"
+    "    spam_msgs INTEGER NOT NULL,\n"
+    "    ham_msgs  INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE bayes_tokens (\n"
+    "    scope TEXT NOT NULL,\n"
+    "    token INTEGER NOT NULL,\n"
+    "    spam  INTEGER NOT NULL,\n"
+    "    ham   INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (scope, token)\n"
+    ") WITHOUT ROWID;\n",
 };
 
 #define SG_SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))

@@ -46,9 +46,15 @@ struct sg_text_header {
     const char *name, *value;  /* value decoded (RFC 2047) to UTF-8 */
 };
 
+/* Limits (the content holds what fitted and sg__content_build returns SG_ETOOBIG): at most
+ * 1 MiB of decoded text in all (SG_MIME_MAX_TEXT), 200 MIME parts visited, MIME nesting depth
+ * 10, 200 URLs (SG_URL_MAX), 200 links per HTML document. */
+
 struct sg_content {
-    /* The original text, decoded to UTF-8: subject, then every visible text part (plain parts
-     * and the visible text of HTML parts) joined with "\n\n". */
+    /* The original text, decoded to UTF-8 (invalid sequences as U+FFFD): the subject, and in
+     * text every visible text part (plain parts and the visible text of HTML parts) joined with
+     * "\n\n"; the subject is not repeated in text. A text/plain alternative with the same words
+     * as its HTML sibling is kept once. Never NULL ("" when absent). */
     const char *subject;
     size_t subject_len;
     const char *text;
@@ -65,12 +71,12 @@ struct sg_content {
     size_t norm_len;
     const uint32_t *norm_to_text;
 
-    struct sg_text_url *urls;
+    struct sg_text_url *urls;   /* HTML links first, then URLs written in subject and text */
     size_t nurls;
-    struct sg_text_attachment *attachments; /* from the event's list or the MIME structure */
+    struct sg_text_attachment *attachments; /* from the MIME structure, else the event's list */
     size_t nattachments;
 
-    /* Raw mail only (NULL otherwise). */
+    /* Raw mail only (NULL otherwise). reply_to is the first address of Reply-To. */
     const char *from_name, *from_addr, *reply_to;
     struct sg_text_header *headers;  /* the headers a rule may need: From, Reply-To, Subject,
                                         Return-Path, Message-ID, X-Mailer, List-Unsubscribe,

@@ -1,0 +1,420 @@
+/* The classifier's tokenizer: words and OSB pairs of the normalised subject and body, URL
+ * domains and flags, a few header fields of raw mail and facts of the message, each hashed to
+ * 64 bits under a seed. No allocation per token: hashes go into one arena array, deduplicated
+ * through an arena hash set, capped at max_tokens distinct tokens. */
+#include "bayes/tokens.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bayes/bayes.h"
+#include "sendguard.h"
+#include "text/content.h"
+#include "util/arena.h"
+#include "util/hash.h"
+#include "util/utf8.h"
+
+/* ---- hashing ---- */
+
+/* 0 marks an empty slot in every token table, so no token may be 0. */
+static inline uint64_t nonzero(uint64_t t) { return t ? t : 1; }
+
+uint64_t sg__bayes_word_hash(uint64_t seed, const char *w, size_t n) { return sg__hash(w, n, seed); }
+
+uint64_t sg__bayes_tok_word(uint64_t word_hash, enum sg_bayes_tag tag)
+{
+    return nonzero(sg__hash_mix(word_hash, (uint64_t)tag));
+}
+
+uint64_t sg__bayes_tok_pair(uint64_t earlier, uint64_t later, unsigned distance, bool subject)
+{
+    /* sg__hash_mix is not symmetric, so (a, b) and (b, a) differ, as word order should. */
+    uint64_t h = sg__hash_mix(earlier, later);
+    h = sg__hash_mix(h, (uint64_t)(subject ? SG_BTAG_SUBJECT_PAIR : SG_BTAG_PAIR));
+    return nonzero(sg__hash_mix(h, distance));
+}
+
+uint64_t sg__bayes_tok_url(uint64_t seed, const char *domain, size_t n)
+{
+    return nonzero(sg__hash_mix(sg__hash(domain, n, seed), SG_BTAG_URL_DOMAIN));
+}
+
+uint64_t sg__bayes_tok_header(uint64_t seed, enum sg_bayes_header h, const char *v, size_t n)
+{
+    uint64_t x = sg__hash_mix(sg__hash(v, n, seed), SG_BTAG_HEADER);
+    return nonzero(sg__hash_mix(x, (uint64_t)h));
+}
+
+uint64_t sg__bayes_tok_fact(uint64_t seed, enum sg_bayes_tag tag, uint32_t value)
+{
+    return nonzero(sg__hash_mix(sg__hash_mix(seed, (uint64_t)tag), value));
+}
+
+/* ---- the set of a message's distinct tokens ---- */
+
+struct tokset {
+    uint64_t *slots;
+    uint32_t mask;
+    uint64_t *v;
+    uint32_t n, max;
+    bool full;
+};
+
+/* False once the set is full (the token was not added). */
+static bool add(struct tokset *s, uint64_t t)
+{
+    uint32_t i = (uint32_t)t & s->mask;
+    while (s->slots[i]) {
+        if (s->slots[i] == t)
+            return true;
+        i = (i + 1) & s->mask;
+    }
+    if (s->n == s->max) {
+        s->full = true;
+        return false;
+    }
+    s->slots[i] = t;
+    s->v[s->n++] = t;
+    return true;
+}
+
+/* ---- words ---- */
+
+enum cclass { SEP, WORD, INNER };
+
+/* What a code point is to the word splitter. Letters and digits of every script are word
+ * characters (norm is already NFKC and case folded); the currency signs are too, because "£1000"
+ * and "$$$" are exactly what spam says. Apostrophes, dots, hyphens, '_' and '@' join two word
+ * characters ("don't", "e-mail", "paypal.com"); ',' joins digits only ("1,000"). */
+static enum cclass char_class(uint32_t cp)
+{
+    if (cp < 0x80) {
+        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+            cp == '$')
+            return WORD;
+        if (cp == '\'' || cp == '.' || cp == '-' || cp == '_' || cp == '@' || cp == ',')
+            return INNER;
+        return SEP;
+    }
+    if (cp == 0x2019) /* ’ as an apostrophe */
+        return INNER;
+    if (cp <= 0xBF) /* Latin-1 punctuation and symbols, but ¢ £ ¥ and µ */
+        return (cp == 0xA2 || cp == 0xA3 || cp == 0xA5 || cp == 0xB5) ? WORD : SEP;
+    if (cp == 0xD7 || cp == 0xF7 || cp == 0xFFFD)
+        return SEP;
+    if (cp >= 0x2000 && cp <= 0x206F) /* general punctuation: dashes, quotes, spaces */
+        return SEP;
+    if (cp >= 0x2100 && cp <= 0x2BFF) /* arrows, maths, boxes, dingbats */
+        return SEP;
+    if ((cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+        (cp >= 0xFF00 && cp <= 0xFF0F))
+        return SEP;
+    return WORD;
+}
+
+/* Decodes the character at p (n >= 1 bytes); an invalid byte is U+FFFD of length 1. */
+static size_t decode(const char *p, size_t n, uint32_t *cp)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    size_t k = sg__utf8_seq(s, n);
+    switch (k) {
+    case 2: *cp = ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F); break;
+    case 3: *cp = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F); break;
+    case 4:
+        *cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
+              ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+        break;
+    default: *cp = 0xFFFD; return 1;
+    }
+    return k;
+}
+
+/* One stream of words (the subject or the body) with its OSB window. */
+struct stream {
+    struct tokset *set;
+    uint64_t seed;
+    bool subject;
+    uint64_t prev[SG_BAYES_OSB_WINDOW - 1]; /* prev[0] is the word just before */
+    unsigned nprev;
+    bool long_words;
+};
+
+static void stream_word(struct stream *s, const char *w, size_t n, bool number, size_t digits)
+{
+    enum sg_bayes_tag tag = s->subject ? SG_BTAG_SUBJECT_WORD : SG_BTAG_WORD;
+    uint64_t h = sg__bayes_word_hash(s->seed, w, n);
+    add(s->set, sg__bayes_tok_word(h, tag));
+    uint64_t id = h;
+    if (number && digits >= SG_BAYES_NUMBER_SHAPE_MIN) {
+        /* '#' is never a word character, so a shape never equals a word. */
+        char shape[24];
+        int k = snprintf(shape, sizeof shape, "#%zu", digits);
+        id = sg__bayes_word_hash(s->seed, shape, (size_t)k);
+        add(s->set, sg__bayes_tok_word(id, tag));
+    }
+    for (unsigned d = 1; d <= s->nprev; d++)
+        add(s->set, sg__bayes_tok_pair(s->prev[d - 1], id, d, s->subject));
+    memmove(s->prev + 1, s->prev, (SG_BAYES_OSB_WINDOW - 2) * sizeof s->prev[0]);
+    s->prev[0] = id;
+    if (s->nprev < SG_BAYES_OSB_WINDOW - 1)
+        s->nprev++;
+}
+
+/* Splits p[0..len) into words (ASCII folded to lower case, for text that skipped
+ * normalisation) and feeds them to the stream. */
+static void scan(struct stream *s, const char *p, size_t len)
+{
+    char buf[SG_BAYES_MAX_WORD];
+    size_t i = 0;
+    while (i < len && !s->set->full) {
+        uint32_t cp;
+        size_t k = decode(p + i, len - i, &cp);
+        if (char_class(cp) != WORD) {
+            i += k;
+            continue;
+        }
+        size_t n = 0, digits = 0;
+        bool too_long = false, number = true;
+        char last = 0;
+        while (i < len) {
+            k = decode(p + i, len - i, &cp);
+            enum cclass cls = char_class(cp);
+            if (cls == SEP)
+                break;
+            if (cls == INNER) {
+                /* Joins only when a word character follows (and for ',', digits both sides). */
+                uint32_t next = 0;
+                if (i + k >= len)
+                    break;
+                decode(p + i + k, len - i - k, &next);
+                if (char_class(next) != WORD)
+                    break;
+                if (cp == ',' && !(last >= '0' && last <= '9' && next >= '0' && next <= '9'))
+                    break;
+                if (cp != '.' && cp != ',')
+                    number = false;
+            } else if (cp >= '0' && cp <= '9') {
+                digits++;
+            } else {
+                number = false;
+            }
+            if (cp == 0x2019) {
+                cp = '\'';
+                if (n + 1 <= sizeof buf)
+                    buf[n] = '\'';
+                n += 1;
+            } else if (n + k <= sizeof buf) {
+                for (size_t j = 0; j < k; j++) {
+                    char c = p[i + j];
+                    buf[n + j] = (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c;
+                }
+                n += k;
+            } else {
+                n += k;
+            }
+            if (n > sizeof buf)
+                too_long = true;
+            last = cp < 0x80 ? (char)cp : 0;
+            i += k;
+        }
+        if (too_long)
+            s->long_words = true;
+        else
+            stream_word(s, buf, n, number && digits > 0, digits);
+    }
+}
+
+/* ---- header fields of raw mail ---- */
+
+/* The lower-case domain of an address ("Name <a@Example.COM>" -> "example.com") into buf;
+ * its length, 0 when there is none. */
+static size_t addr_domain(const char *addr, char *buf, size_t size)
+{
+    if (!addr)
+        return 0;
+    const char *at = strrchr(addr, '@');
+    if (!at)
+        return 0;
+    size_t n = 0;
+    for (const char *q = at + 1; *q && n < size; q++) {
+        char c = *q;
+        if (c == '>' || c == ' ' || c == '\t' || c == ',' || c == ';' || c == '"' || c == ')')
+            break;
+        buf[n++] = (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c;
+    }
+    while (n && buf[n - 1] == '.')
+        n--;
+    return n;
+}
+
+static const char *header(const struct sg_content *c, const char *name)
+{
+    for (size_t i = 0; i < c->nheaders; i++)
+        if (c->headers[i].name && c->headers[i].value && strcasecmp(c->headers[i].name, name) == 0)
+            return c->headers[i].value;
+    return NULL;
+}
+
+static void header_tokens(struct tokset *set, uint64_t seed, const struct sg_content *c)
+{
+    char from[256], other[256];
+    size_t nfrom = addr_domain(c->from_addr, from, sizeof from);
+    if (nfrom)
+        add(set, sg__bayes_tok_header(seed, SG_BHDR_FROM_DOMAIN, from, nfrom));
+    size_t nreply = addr_domain(c->reply_to, other, sizeof other);
+    if (nreply) {
+        add(set, sg__bayes_tok_header(seed, SG_BHDR_REPLY_TO_DOMAIN, other, nreply));
+        if (nfrom && (nfrom != nreply || memcmp(from, other, nfrom) != 0))
+            add(set, sg__bayes_tok_fact(seed, SG_BTAG_META, SG_BMETA_REPLY_TO_DIFFERS << 8 | 1));
+    }
+    /* The mailer without its version: "Microsoft Outlook Express 6.00.2600.0000" and
+     * "... 6.00.2800.1106" are the same fact. User-Agent is the same field for other clients. */
+    const char *mailer = header(c, "X-Mailer");
+    if (!mailer)
+        mailer = header(c, "User-Agent");
+    if (mailer) {
+        size_t n = 0;
+        for (const char *q = mailer; *q && n < 48; q++) {
+            char ch = *q;
+            other[n++] = (ch >= '0' && ch <= '9') ? '#' : (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+        }
+        add(set, sg__bayes_tok_header(seed, SG_BHDR_X_MAILER, other, n));
+    }
+    const char *ctype = header(c, "Content-Type");
+    if (ctype) {
+        size_t n = 0;
+        const char *q = ctype;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        for (; *q && *q != ';' && *q != ' ' && n < 64; q++)
+            other[n++] = (*q >= 'A' && *q <= 'Z') ? (char)(*q + 32) : *q;
+        if (n)
+            add(set, sg__bayes_tok_header(seed, SG_BHDR_CONTENT_TYPE, other, n));
+        const char *cs = strcasestr(ctype, "charset=");
+        if (cs) {
+            cs += 8;
+            if (*cs == '"')
+                cs++;
+            n = 0;
+            for (; *cs && *cs != '"' && *cs != ';' && *cs != ' ' && n < 64; cs++)
+                other[n++] = (*cs >= 'A' && *cs <= 'Z') ? (char)(*cs + 32) : *cs;
+            if (n)
+                add(set, sg__bayes_tok_header(seed, SG_BHDR_CHARSET, other, n));
+        }
+    }
+    size_t nmid = addr_domain(header(c, "Message-ID"), other, sizeof other);
+    if (nmid)
+        add(set, sg__bayes_tok_header(seed, SG_BHDR_MESSAGE_ID_DOMAIN, other, nmid));
+}
+
+/* ---- facts ---- */
+
+static void meta(struct tokset *set, uint64_t seed, uint32_t kind, uint32_t bucket)
+{
+    add(set, sg__bayes_tok_fact(seed, SG_BTAG_META, kind << 8 | bucket));
+}
+
+static uint32_t log2_bucket(size_t n)
+{
+    uint32_t b = 0;
+    for (n += 1; n > 1; n >>= 1)
+        b++;
+    return b;
+}
+
+static void url_tokens(struct tokset *set, uint64_t seed, const struct sg_content *c)
+{
+    size_t n = c->nurls < SG_BAYES_MAX_URLS ? c->nurls : SG_BAYES_MAX_URLS;
+    bool ip = false;
+    for (size_t i = 0; i < n && c->urls; i++) {
+        const struct sg_text_url *u = &c->urls[i];
+        if (u->domain && *u->domain)
+            add(set, sg__bayes_tok_url(seed, u->domain, strlen(u->domain)));
+        if (u->flags & SG_URL_IP_LITERAL)
+            ip = true;
+        for (unsigned bit = 0; bit < 32; bit++)
+            if (u->flags & (1u << bit))
+                add(set, sg__bayes_tok_fact(seed, SG_BTAG_URL_FLAG, bit));
+    }
+    if (ip)
+        meta(set, seed, SG_BMETA_URL_IP, 1);
+    meta(set, seed, SG_BMETA_URLS, c->nurls == 0 ? 0 : c->nurls == 1 ? 1 : c->nurls < 5 ? 2 : 3);
+}
+
+static void fact_tokens(struct tokset *set, uint64_t seed, const struct sg_content *c,
+                        size_t body_len)
+{
+    if (c->has_html)
+        meta(set, seed, SG_BMETA_HTML, 1);
+    if (c->nattachments)
+        meta(set, seed, SG_BMETA_ATTACHMENTS, 1);
+    if (c->hidden_chars)
+        meta(set, seed, SG_BMETA_HIDDEN, 1);
+    if (c->zero_width || c->bidi_controls)
+        meta(set, seed, SG_BMETA_INVISIBLE, 1);
+    if (c->images_without_text)
+        meta(set, seed, SG_BMETA_IMAGES_NO_TEXT, 1);
+    if (c->forms)
+        meta(set, seed, SG_BMETA_FORMS, 1);
+    if (c->password_inputs)
+        meta(set, seed, SG_BMETA_FORMS, 2);
+    if (c->mime_broken)
+        meta(set, seed, SG_BMETA_MIME_BROKEN, 1);
+    meta(set, seed, SG_BMETA_LENGTH, log2_bucket(body_len));
+}
+
+/* ---- the tokenizer ---- */
+
+int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_content *c,
+                       uint32_t max_tokens, struct sg_bayes_tokens *out)
+{
+    if (!arena || !c || !out)
+        return SG_EINVAL;
+    out->v = NULL;
+    out->n = 0;
+    out->truncated = false;
+    if (!max_tokens)
+        max_tokens = SG_BAYES_DEFAULT_MAX_TOKENS;
+    if (max_tokens > (1u << 24))
+        max_tokens = 1u << 24;
+    /* Half full at most, so probes stay short. */
+    uint32_t slots = 64;
+    while (slots < 2 * max_tokens)
+        slots <<= 1;
+    struct tokset set = {.mask = slots - 1, .max = max_tokens};
+    set.slots = sg__arena_alloc(arena, (size_t)slots * sizeof *set.slots);
+    set.v = sg__arena_alloc(arena, (size_t)max_tokens * sizeof *set.v);
+    if (!set.slots || !set.v)
+        return SG_ENOMEM;
+    memset(set.slots, 0, (size_t)slots * sizeof *set.slots);
+
+    /* The order decides what survives the cap: the subject and the message's facts first (few
+     * and telling), then the body. */
+    struct stream subj = {.set = &set, .seed = seed, .subject = true};
+    const char *s = c->norm_subject ? c->norm_subject : c->subject;
+    size_t slen = c->norm_subject ? c->norm_subject_len : c->subject_len;
+    if (s)
+        scan(&subj, s, slen);
+    const char *body = c->norm ? c->norm : c->text;
+    size_t blen = c->norm ? c->norm_len : c->text_len;
+    if (!body)
+        blen = 0;
+    header_tokens(&set, seed, c);
+    url_tokens(&set, seed, c);
+    fact_tokens(&set, seed, c, blen);
+    struct stream text = {.set = &set, .seed = seed, .subject = false};
+    if (body)
+        scan(&text, body, blen);
+    if (subj.long_words || text.long_words)
+        meta(&set, seed, SG_BMETA_LONG_WORDS, 1);
+
+    out->v = set.v;
+    out->n = set.n;
+    out->truncated = set.full;
+    return 0;
+}

@@ -1,0 +1,389 @@
+/* Scanning a message: one Hyperscan pass over norm_subject + "\n" + norm records the first
+ * match of every pattern rule, the facts are counted from the content, expr rules are evaluated
+ * in dependency order, and each rule that fires becomes a hit quoting the original words. */
+#include <libpsl.h>
+#include <math.h>
+#include <string.h>
+
+#include "rules/internal.h"
+#include "text/content.h"
+#include "text/normalize.h"
+#include "util/alloc.h"
+#include "util/arena.h"
+
+#define MAX_SCAN ((size_t)16 << 20)
+#define NO_START UINT32_MAX /* the match came from an expression compiled without SOM */
+
+struct sg_rules_scratch {
+    hs_scratch_t *hs;
+    uint64_t for_id;     /* the ruleset this scratch fits */
+    size_t cap;          /* rule slots */
+    uint8_t *fired;
+    uint32_t *from, *to; /* first match of each pattern rule in the scan buffer */
+    size_t pending;      /* pattern rules not matched yet in this scan */
+    char *buf;
+    size_t buf_cap;
+};
+
+static int fit(struct sg_rules_scratch *s, const struct sg_rules *rs)
+{
+    if (s->for_id == rs->id)
+        return 0;
+    if (rs->db && hs_alloc_scratch(rs->db, &s->hs) != HS_SUCCESS)
+        return SG_ENOMEM;
+    if (rs->nrules > s->cap) {
+        size_t cap = rs->nrules;
+        uint8_t *f = sg__realloc(s->fired, cap);
+        if (f)
+            s->fired = f;
+        uint32_t *a = f ? sg__realloc(s->from, cap * sizeof *a) : NULL;
+        if (a)
+            s->from = a;
+        uint32_t *b = a ? sg__realloc(s->to, cap * sizeof *b) : NULL;
+        if (!b)
+            return SG_ENOMEM;
+        s->to = b;
+        s->cap = cap;
+    }
+    s->for_id = rs->id;
+    return 0;
+}
+
+struct sg_rules_scratch *sg__rules_scratch_new(const struct sg_rules *rs)
+{
+    struct sg_rules_scratch *s = sg__calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (rs && fit(s, rs) != 0) {
+        sg__rules_scratch_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sg__rules_scratch_free(struct sg_rules_scratch *s)
+{
+    if (!s)
+        return;
+    if (s->hs)
+        hs_free_scratch(s->hs);
+    sg__free(s->fired);
+    sg__free(s->from);
+    sg__free(s->to);
+    sg__free(s->buf);
+    sg__free(s);
+}
+
+struct match_ctx {
+    struct sg_rules_scratch *s;
+    const struct sg_rules *rs;
+};
+
+static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
+                    unsigned int flags, void *ud)
+{
+    struct match_ctx *m = ud;
+    struct sg_rules_scratch *s = m->s;
+    if (id >= m->rs->nexprs)
+        return 0;
+    uint32_t rule = m->rs->expr_rule[id];
+    if (s->fired[rule])
+        return 0;
+    /* Matches arrive in order of their end: the first one reported is the earliest. */
+    s->fired[rule] = 1;
+    s->from[rule] = m->rs->expr_som[id] ? (uint32_t)from : NO_START;
+    s->to[rule] = (uint32_t)to;
+    return --s->pending == 0; /* every pattern rule matched: nothing more to learn */
+}
+
+static bool word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+/* Does hay contain needle as a whole word? */
+static bool has_word(const char *hay, size_t hn, const char *needle)
+{
+    size_t nn = strlen(needle);
+    if (nn == 0 || nn > hn)
+        return false;
+    for (const char *p = hay; (size_t)(p - hay) + nn <= hn;) {
+        const char *q = memmem(p, hn - (size_t)(p - hay), needle, nn);
+        if (!q)
+            return false;
+        bool left = q == hay || !word_byte((unsigned char)q[-1]);
+        bool right = (size_t)(q - hay) + nn == hn || !word_byte((unsigned char)q[nn]);
+        if (left && right)
+            return true;
+        p = q + 1;
+    }
+    return false;
+}
+
+static bool domain_belongs(const char *domain, const char *registrable, const char *d)
+{
+    size_t dl = strlen(d), n = strlen(domain);
+    if (dl > 2 && d[dl - 2] == '.' && d[dl - 1] == '*') {
+        /* "paypal.*": the registrable domain is paypal.<public suffix> */
+        return registrable && strncmp(registrable, d, dl - 1) == 0 &&
+               strchr(registrable, '.') == registrable + dl - 2;
+    }
+    if (n == dl)
+        return memcmp(domain, d, n) == 0;
+    return n > dl && domain[n - dl - 1] == '.' && memcmp(domain + n - dl, d, dl) == 0;
+}
+
+bool sg__rules_brand_mismatch(const struct sg_rules *rs, struct sg_arena *arena,
+                              const char *from_name, const char *from_addr)
+{
+    if (!rs || !rs->nbrands || !from_name || !from_name[0] || !from_addr)
+        return false;
+    const char *at = strrchr(from_addr, '@');
+    if (!at)
+        return false;
+    char domain[256];
+    size_t n = 0;
+    for (const char *p = at + 1; *p && *p != '>' && *p != ' ' && n + 1 < sizeof domain; p++) {
+        char c = *p;
+        domain[n++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+    }
+    while (n && domain[n - 1] == '.')
+        n--;
+    domain[n] = '\0';
+    if (n == 0)
+        return false;
+    size_t name_len = strlen(from_name);
+    if (name_len > 1024)
+        name_len = 1024; /* a display name, not a document */
+    struct sg_arena *own = NULL;
+    if (!arena && !(arena = own = sg__arena_new(1 << 20)))
+        return false;
+    struct sg_norm name;
+    bool mismatch = false;
+    if (sg__normalize(arena, from_name, name_len, false, &name) == 0 && name.len) {
+        const char *registrable = NULL;
+        bool have_registrable = false;
+        for (size_t b = 0; b < rs->nbrands && !mismatch; b++) {
+            const struct sg__brand *br = &rs->brands[b];
+            bool named = false;
+            for (size_t k = 0; k < br->nnames && !named; k++)
+                named = has_word(name.s, name.len, br->names[k]);
+            if (!named)
+                continue;
+            if (!have_registrable) {
+                registrable = rs->psl ? psl_registrable_domain(rs->psl, domain) : NULL;
+                have_registrable = true;
+            }
+            bool belongs = false;
+            for (size_t k = 0; k < br->ndomains && !belongs; k++)
+                belongs = domain_belongs(domain, registrable, br->domains[k]);
+            mismatch = !belongs;
+        }
+    }
+    sg__arena_free(own);
+    return mismatch;
+}
+
+static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
+                          struct sg_arena *arena, double *f)
+{
+    f[SG_FACT_ATTACHMENTS] = (double)c->nattachments;
+    f[SG_FACT_URLS] = (double)c->nurls;
+    f[SG_FACT_ZERO_WIDTH] = c->zero_width;
+    f[SG_FACT_BIDI_CONTROLS] = c->bidi_controls;
+    f[SG_FACT_HIDDEN_CHARS] = c->hidden_chars;
+    f[SG_FACT_FORMS] = c->forms;
+    f[SG_FACT_PASSWORD_INPUTS] = c->password_inputs;
+    f[SG_FACT_IMAGES] = c->images;
+    f[SG_FACT_IMAGES_WITHOUT_TEXT] = c->images_without_text;
+    static const struct {
+        int fact;
+        unsigned flag;
+    } url_facts[] = {
+        {SG_FACT_URL_IP_LITERAL, SG_URL_IP_LITERAL},
+        {SG_FACT_URL_SHORTENER, SG_URL_SHORTENER},
+        {SG_FACT_URL_PUNYCODE, SG_URL_PUNYCODE},
+        {SG_FACT_URL_CONFUSABLE, SG_URL_CONFUSABLE},
+        {SG_FACT_URL_ANCHOR_MISMATCH, SG_URL_ANCHOR_MISMATCH},
+        {SG_FACT_URL_USERINFO, SG_URL_USERINFO},
+        {SG_FACT_URL_DEFANGED, SG_URL_DEFANGED},
+        {SG_FACT_URL_SCHEMELESS, SG_URL_SCHEMELESS},
+    };
+    for (size_t k = 0; k < sizeof url_facts / sizeof url_facts[0]; k++)
+        f[url_facts[k].fact] = 0;
+    for (size_t u = 0; c->urls && u < c->nurls; u++)
+        for (size_t k = 0; k < sizeof url_facts / sizeof url_facts[0]; k++)
+            if (c->urls[u].flags & url_facts[k].flag)
+                f[url_facts[k].fact] += 1;
+    f[SG_FACT_FROM_BRAND_MISMATCH] =
+        rs->uses_brand && sg__rules_brand_mismatch(rs, arena, c->from_name, c->from_addr) ? 1 : 0;
+}
+
+/* Where to start quoting a match whose start is unknown: the start of its clause (after the
+ * last . ! ? : ; or newline) when that is near, else the first word within the quote's length.
+ * Never before the body when the match ends in it. */
+static size_t clause_start(const char *buf, size_t ns, size_t to)
+{
+    size_t floor = to > ns ? ns + 1 : 0;
+    size_t limit = to > floor + SG_RULES_QUOTE_MAX ? to - SG_RULES_QUOTE_MAX : floor;
+    size_t i = to;
+    while (i > limit) {
+        char ch = buf[i - 1];
+        if (ch == '.' || ch == '!' || ch == '?' || ch == ':' || ch == ';' || ch == '\n')
+            return i;
+        i--;
+    }
+    if (i == floor)
+        return i;
+    /* Cut: start at the next word, not in the middle of one. */
+    while (i < to && buf[i] != ' ')
+        i++;
+    return i < to ? i + 1 : limit;
+}
+
+/* The subject's offset map, made on the first quote that needs it: struct sg_content has none,
+ * but normalising the subject again with the same normaliser gives it, as long as the result is
+ * the norm_subject the content holds (content.c builds it that way). */
+struct subject_map {
+    bool tried;
+    const uint32_t *map;
+};
+
+static const uint32_t *subject_map(const struct sg_content *c, struct sg_arena *arena,
+                                   struct subject_map *sm)
+{
+    if (sm->tried)
+        return sm->map;
+    sm->tried = true;
+    struct sg_norm n;
+    if (c->subject && sg__normalize(arena, c->subject, c->subject_len, true, &n) == 0 &&
+        n.len == c->norm_subject_len && memcmp(n.s, c->norm_subject, n.len) == 0)
+        sm->map = n.map;
+    return sm->map;
+}
+
+/* The original text of a match at buf[from..to), trimmed, at most SG_RULES_QUOTE_MAX bytes. */
+static const char *make_quote(const struct sg_content *c, const char *buf, size_t ns,
+                              size_t from, size_t to, struct sg_arena *arena,
+                              struct subject_map *sm)
+{
+    const char *src = buf + from;
+    size_t len = to - from;
+    const char *orig = NULL;
+    const uint32_t *map = NULL;
+    size_t b0 = 0, b1 = 0, olen = 0, nlen = 0;
+    if (from > ns) {
+        /* In the body: the original words, through the offset map. */
+        orig = c->text, map = c->norm_to_text, olen = c->text_len, nlen = c->norm_len;
+        b0 = from - ns - 1, b1 = to - ns - 1;
+    } else if (to <= ns) {
+        map = subject_map(c, arena, sm);
+        orig = c->subject, olen = c->subject_len, nlen = ns;
+        b0 = from, b1 = to;
+    }
+    if (orig && map && b1 <= nlen && b0 <= b1) {
+        size_t t0 = map[b0], t1 = map[b1];
+        if (t0 <= t1 && t1 <= olen) {
+            src = orig + t0;
+            len = t1 - t0;
+        }
+    }
+    while (len && (*src == ' ' || *src == '\n' || *src == '\t' || *src == '\r'))
+        src++, len--;
+    while (len && (src[len - 1] == ' ' || src[len - 1] == '\n' || src[len - 1] == '\t' ||
+                   src[len - 1] == '\r'))
+        len--;
+    bool cut = len > SG_RULES_QUOTE_MAX;
+    if (cut) {
+        len = SG_RULES_QUOTE_MAX - 3; /* room for "…" */
+        while (len && ((unsigned char)src[len] & 0xc0) == 0x80)
+            len--;
+    }
+    char *q = sg__arena_alloc(arena, len + (cut ? 3 : 0) + 1);
+    if (!q)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        char ch = src[i];
+        q[i] = ch == '\n' || ch == '\r' || ch == '\t' ? ' ' : ch;
+    }
+    if (cut)
+        memcpy(q + len, "\xe2\x80\xa6", 3), len += 3;
+    q[len] = '\0';
+    return q;
+}
+
+int sg__rules_scan(const struct sg_rules *rs, struct sg_rules_scratch *s,
+                   const struct sg_content *c, const struct sg_rules_facts *facts, int channel,
+                   struct sg_arena *arena, struct sg_rule_hit *hits, size_t n)
+{
+    if (!rs || !s || !c || (n && !hits))
+        return SG_EINVAL;
+    int rc = fit(s, rs);
+    if (rc)
+        return rc;
+    memset(s->fired, 0, rs->nrules);
+    size_t ns = c->norm_subject ? c->norm_subject_len : 0;
+    size_t nb = c->norm ? c->norm_len : 0;
+    if (rs->db) {
+        size_t total = ns + 1 + nb;
+        if (total > MAX_SCAN)
+            return SG_ETOOBIG;
+        if (total > s->buf_cap) {
+            size_t cap = s->buf_cap ? s->buf_cap : 8192;
+            while (cap < total)
+                cap *= 2;
+            char *p = sg__realloc(s->buf, cap);
+            if (!p)
+                return SG_ENOMEM;
+            s->buf = p;
+            s->buf_cap = cap;
+        }
+        if (ns)
+            memcpy(s->buf, c->norm_subject, ns);
+        s->buf[ns] = '\n';
+        if (nb)
+            memcpy(s->buf + ns + 1, c->norm, nb);
+        s->pending = rs->npatterns;
+        struct match_ctx m = {s, rs};
+        hs_error_t err = hs_scan(rs->db, s->buf, (unsigned)total, 0, s->hs, on_match, &m);
+        if (err != HS_SUCCESS && err != HS_SCAN_TERMINATED)
+            return err == HS_NOMEM ? SG_ENOMEM : SG_EINVAL;
+    }
+    unsigned chbit = channel >= 0 && channel < 32 ? 1u << channel : ~0u;
+    for (size_t i = 0; i < rs->nrules; i++)
+        if (s->fired[i] && (!(rs->rules[i].channels & chbit) || rs->rules[i].state == SG__RS_OFF))
+            s->fired[i] = 0;
+    double f[SG_FACT_COUNT];
+    if (facts)
+        memcpy(f, facts->v, sizeof f);
+    else
+        for (int k = 0; k < SG_FACT_COUNT; k++)
+            f[k] = NAN;
+    content_facts(rs, c, arena, f);
+    for (size_t k = 0; k < rs->nexpr; k++) {
+        uint32_t i = rs->expr_order[k];
+        const struct sg__rule *r = &rs->rules[i];
+        s->fired[i] = r->state != SG__RS_OFF && (r->channels & chbit) &&
+                      sg__expr_eval(r, s->fired, f);
+    }
+    size_t out = 0;
+    struct subject_map sm = {false, NULL};
+    for (size_t i = 0; i < rs->nrules && out < n; i++) {
+        if (!s->fired[i])
+            continue;
+        const struct sg__rule *r = &rs->rules[i];
+        struct sg_rule_hit *h = &hits[out++];
+        h->code = r->code;
+        h->description = r->description;
+        h->monitor = r->state == SG__RS_MONITOR;
+        h->score = h->monitor ? 0 : r->score;
+        h->quote = NULL;
+        if (r->kind != SG__RK_EXPR && arena) {
+            size_t to = s->to[i];
+            size_t from = s->from[i] == NO_START ? clause_start(s->buf, ns, to) : s->from[i];
+            if (from <= to && to <= ns + 1 + nb)
+                h->quote = make_quote(c, s->buf, ns, from, to, arena, &sm);
+        }
+    }
+    return (int)out;
+}

@@ -1,0 +1,59 @@
+/* The shipped rule files, built into the library with .incbin so a bare binary enforces them
+ * wherever it is installed. Adding a file to rules/ means adding a line here; test_rules.c
+ * fails when a YAML file in rules/ is missing from this list or differs from its built-in copy. */
+#include "rules/internal.h"
+
+#define SG__STR2(x) #x
+#define SG__STR(x) SG__STR2(x)
+
+/* sym[] .. sym_end: the file's bytes (a NUL follows, unused). */
+#define SG__EMBED(sym, file)                                          \
+    __asm__(".section .rodata\n"                                      \
+            ".global " #sym "\n"                                      \
+            ".hidden " #sym "\n"                                      \
+            ".type " #sym ", @object\n"                               \
+            ".balign 16\n" #sym ":\n"                                 \
+            ".incbin \"" SG__STR(SG_SOURCE_DIR) "/" file "\"\n"       \
+            ".global " #sym "_end\n"                                  \
+            ".hidden " #sym "_end\n" #sym "_end:\n"                   \
+            ".byte 0\n"                                               \
+            ".previous\n");                                           \
+    extern const char sym[], sym##_end[]
+
+SG__EMBED(sg__rules_brands, "rules/brands.yaml");
+SG__EMBED(sg__rules_prize, "rules/prize.yaml");
+SG__EMBED(sg__rules_crypto, "rules/crypto.yaml");
+SG__EMBED(sg__rules_urgency, "rules/urgency.yaml");
+SG__EMBED(sg__rules_account, "rules/account.yaml");
+SG__EMBED(sg__rules_payment, "rules/payment.yaml");
+SG__EMBED(sg__rules_contact, "rules/contact.yaml");
+SG__EMBED(sg__rules_links, "rules/links.yaml");
+SG__EMBED(sg__rules_hidden, "rules/hidden.yaml");
+SG__EMBED(sg__rules_attachment, "rules/attachment.yaml");
+SG__EMBED(sg__rules_combos, "rules/combos.yaml");
+
+size_t sg__rules_shipped(struct sg__rules_file *out, size_t max)
+{
+    static const struct {
+        const char *name, *start, *end;
+    } files[] = {
+        {"rules/brands.yaml", sg__rules_brands, sg__rules_brands_end},
+        {"rules/prize.yaml", sg__rules_prize, sg__rules_prize_end},
+        {"rules/crypto.yaml", sg__rules_crypto, sg__rules_crypto_end},
+        {"rules/urgency.yaml", sg__rules_urgency, sg__rules_urgency_end},
+        {"rules/account.yaml", sg__rules_account, sg__rules_account_end},
+        {"rules/payment.yaml", sg__rules_payment, sg__rules_payment_end},
+        {"rules/contact.yaml", sg__rules_contact, sg__rules_contact_end},
+        {"rules/links.yaml", sg__rules_links, sg__rules_links_end},
+        {"rules/hidden.yaml", sg__rules_hidden, sg__rules_hidden_end},
+        {"rules/attachment.yaml", sg__rules_attachment, sg__rules_attachment_end},
+        {"rules/combos.yaml", sg__rules_combos, sg__rules_combos_end},
+    };
+    size_t n = sizeof files / sizeof files[0];
+    for (size_t i = 0; i < n && i < max; i++) {
+        out[i].name = files[i].name;
+        out[i].text = files[i].start;
+        out[i].len = (size_t)(files[i].end - files[i].start);
+    }
+    return n < max ? n : max;
+}

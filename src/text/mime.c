@@ -1,0 +1,653 @@
+/* MIME reading with GMime 3; see mime.h. GMime owns the parse (objects are freed before
+ * returning); everything handed back is copied into the arena. Charsets are converted here, not
+ * by GMime, so that undeclared and mislabelled 8-bit text is read the way browsers read it. */
+#include "text/mime.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "sendguard.h"
+#include "text/normalize.h"
+#include "util/arena.h"
+
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+
+static void init_gmime(void)
+{
+    g_mime_init();
+}
+
+/* ---- charsets ------------------------------------------------------------------------------ */
+
+/* windows-1252 0x80..0x9F (the rest of the range is Latin-1); undefined bytes map to the C1
+ * control of the same value, as the WHATWG encoding standard does. */
+static const uint16_t cp1252_high[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+};
+
+static bool label_is(const char *cs, const char *const *names)
+{
+    for (; *names; names++)
+        if (g_ascii_strcasecmp(cs, *names) == 0)
+            return true;
+    return false;
+}
+
+static const char *const utf8_labels[] = {"utf-8", "utf8", "unicode-1-1-utf-8", NULL};
+static const char *const cp1252_labels[] = {
+    "iso-8859-1", "iso8859-1", "latin1", "l1", "iso_8859-1", "iso-ir-100", "ibm819", "cp819",
+    "windows-1252", "cp1252", "x-cp1252", "us-ascii", "ascii", "ansi_x3.4-1968", "iso-8859-15x",
+    NULL};
+
+/* A growable output in the arena. */
+struct obuf {
+    struct sg_arena *a;
+    char *p;
+    size_t len, cap, max;
+    bool cut, failed;
+};
+
+static bool ob_reserve(struct obuf *o, size_t n)
+{
+    if (o->failed)
+        return false;
+    if (o->len + n <= o->cap)
+        return true;
+    size_t cap = o->cap ? o->cap * 2 : 256;
+    while (cap < o->len + n)
+        cap *= 2;
+    char *p = sg__arena_alloc(o->a, cap + 1);
+    if (!p) {
+        o->failed = true;
+        return false;
+    }
+    if (o->len)
+        memcpy(p, o->p, o->len);
+    o->p = p;
+    o->cap = cap;
+    return true;
+}
+
+static void ob_cp(struct obuf *o, uint32_t c)
+{
+    char b[4];
+    size_t n;
+    if (c < 0x80) {
+        b[0] = (char)c;
+        n = 1;
+    } else if (c < 0x800) {
+        b[0] = (char)(0xC0 | c >> 6);
+        b[1] = (char)(0x80 | (c & 0x3F));
+        n = 2;
+    } else {
+        b[0] = (char)(0xE0 | c >> 12);
+        b[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        b[2] = (char)(0x80 | (c & 0x3F));
+        n = 3;
+    }
+    if (ob_reserve(o, n)) {
+        memcpy(o->p + o->len, b, n);
+        o->len += n;
+    }
+}
+
+static void decode_cp1252(struct obuf *o, const unsigned char *s, size_t n)
+{
+    ob_reserve(o, n + n / 2);
+    for (size_t i = 0; i < n && !o->failed; i++) {
+        unsigned char b = s[i];
+        if (b < 0x80)
+            ob_cp(o, b);
+        else if (b < 0xA0)
+            ob_cp(o, cp1252_high[b - 0x80]);
+        else
+            ob_cp(o, b);
+    }
+}
+
+/* iconv from charset; false when iconv does not know it. A byte it cannot read becomes U+FFFD
+ * and reading goes on after it. */
+static bool decode_iconv(struct obuf *o, const char *charset, const char *s, size_t n)
+{
+    iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+    if (cd == (iconv_t)-1)
+        return false;
+    char *in = (char *)s, *out;
+    size_t inleft = n, outleft;
+    while (inleft > 0 && ob_reserve(o, inleft * 2 + 16)) {
+        out = o->p + o->len;
+        outleft = o->cap - o->len;
+        size_t r = iconv(cd, &in, &inleft, &out, &outleft);
+        o->len = (size_t)(out - o->p);
+        if (r != (size_t)-1)
+            break;
+        if (errno == E2BIG) {
+            ob_reserve(o, o->cap);
+        } else if (errno == EILSEQ) {
+            ob_cp(o, 0xFFFD);
+            in++;
+            inleft--;
+        } else { /* EINVAL: a sequence cut off by the end */
+            ob_cp(o, 0xFFFD);
+            break;
+        }
+    }
+    if (ob_reserve(o, 16)) { /* back to the initial shift state (ISO-2022-JP) */
+        out = o->p + o->len;
+        outleft = o->cap - o->len;
+        iconv(cd, NULL, NULL, &out, &outleft);
+        o->len = (size_t)(out - o->p);
+    }
+    g_mime_iconv_close(cd);
+    return true;
+}
+
+char *sg__mime_to_utf8(struct sg_arena *a, const char *charset, const char *s, size_t n,
+                       size_t max, size_t *out_len, bool *cut)
+{
+    struct obuf o = {.a = a};
+    *cut = false;
+    if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 byte-order mark */
+        s += 3;
+        n -= 3;
+    }
+    bool utf8 = sg__utf8_is_clean(s, n);
+    const char *raw = NULL;
+    size_t raw_len = 0;
+    if (charset && label_is(charset, utf8_labels)) {
+        raw = s; /* invalid sequences become U+FFFD below */
+        raw_len = n;
+    } else if (!charset || label_is(charset, cp1252_labels)) {
+        if (utf8) { /* pure ASCII, or UTF-8 sent without (or with the wrong) label */
+            raw = s;
+            raw_len = n;
+        } else {
+            decode_cp1252(&o, (const unsigned char *)s, n);
+        }
+    } else if (!decode_iconv(&o, charset, s, n)) {
+        if (utf8) {
+            raw = s;
+            raw_len = n;
+        } else {
+            decode_cp1252(&o, (const unsigned char *)s, n);
+        }
+    }
+    if (o.failed)
+        return NULL;
+    if (!raw) {
+        raw = o.p ? o.p : "";
+        raw_len = o.len;
+    }
+    if (raw_len > max) {
+        raw_len = max;
+        while (raw_len > 0 && ((unsigned char)raw[raw_len] & 0xC0) == 0x80)
+            raw_len--;
+        *cut = true;
+    }
+    if (raw == o.p && !*cut && sg__utf8_is_clean(raw, raw_len)) {
+        o.p[raw_len] = '\0'; /* converted output is ours already: no second copy */
+        *out_len = raw_len;
+        return o.p;
+    }
+    return sg__utf8_clean(a, raw, raw_len, out_len);
+}
+
+/* ---- the walk ------------------------------------------------------------------------------ */
+
+struct walk {
+    struct sg_arena *a;
+    struct sg_mime *out;
+    size_t text_left;
+    int parts, groups;
+    size_t ntexts_cap, natt_cap;
+    bool failed;
+};
+
+static char *dup_clean(struct sg_arena *a, const char *s, size_t max)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s), len;
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    return sg__utf8_clean(a, s, n, &len);
+}
+
+static bool grow_array(struct walk *w, void **v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    void *p = sg__arena_alloc(w->a, ncap * size);
+    if (!p) {
+        w->failed = true;
+        return false;
+    }
+    if (n)
+        memcpy(p, *v, n * size);
+    *v = p;
+    *cap = ncap;
+    return true;
+}
+
+/* Base64 that GMime's lenient decoder would silently repair: foreign characters, data after
+ * the padding, or a length that is not a multiple of four. Fed chunk by chunk. */
+struct b64_check {
+    size_t count;
+    bool pad, bad;
+};
+
+static void b64_feed(struct b64_check *c, const char *buf, size_t n)
+{
+    for (size_t i = 0; i < n && !c->bad; i++) {
+        unsigned char ch = (unsigned char)buf[i];
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+            continue;
+        if (ch == '=') {
+            c->pad = true;
+            c->count++;
+            continue;
+        }
+        bool b64 = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                   (ch >= '0' && ch <= '9') || ch == '+' || ch == '/';
+        if (!b64 || c->pad)
+            c->bad = true;
+        c->count++;
+    }
+}
+
+struct content {
+    char *data;      /* decoded bytes kept (text parts), in the arena */
+    size_t len;
+    int64_t size;    /* decoded size of the whole content */
+    bool broken;     /* base64 needing repair */
+    bool failed;     /* out of memory */
+};
+
+/* Reads a part's content once: undoes its transfer encoding with GMime's step decoder (cheaper
+ * than a filter stream per part), checks base64, counts the decoded size and keeps at most keep
+ * decoded bytes. */
+static void read_content(struct sg_arena *a, GMimePart *part, size_t keep, struct content *r)
+{
+    memset(r, 0, sizeof *r);
+    GMimeDataWrapper *dw = g_mime_part_get_content(part);
+    GMimeStream *s = dw ? g_mime_data_wrapper_get_stream(dw) : NULL;
+    if (!s)
+        return;
+    GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(dw);
+    bool decode = enc == GMIME_CONTENT_ENCODING_BASE64 ||
+                  enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+                  enc == GMIME_CONTENT_ENCODING_UUENCODE;
+    GMimeEncoding st;
+    if (decode)
+        g_mime_encoding_init_decode(&st, enc);
+    struct b64_check chk = {0};
+    struct obuf ob = {.a = a};
+    gint64 enc_len = g_mime_stream_length(s); /* decoding never makes it longer */
+    if (keep && enc_len > 0)
+        ob_reserve(&ob, (size_t)enc_len < keep ? (size_t)enc_len + 16 : keep);
+    char in[4096], out[8192]; /* a decoder step never writes more than 4 bytes per 3 read */
+    ssize_t n;
+    g_mime_stream_reset(s);
+    for (bool last = false; !last;) {
+        n = g_mime_stream_read(s, in, sizeof in);
+        last = n <= 0;
+        if (n < 0)
+            n = 0;
+        if (enc == GMIME_CONTENT_ENCODING_BASE64)
+            b64_feed(&chk, in, (size_t)n);
+        const char *o = in;
+        size_t on = (size_t)n;
+        if (decode) {
+            on = last ? g_mime_encoding_flush(&st, in, 0, out)
+                      : g_mime_encoding_step(&st, in, (size_t)n, out);
+            o = out;
+        }
+        r->size += (int64_t)on;
+        size_t take = ob.len < keep ? keep - ob.len : 0;
+        if (take > on)
+            take = on;
+        if (take && ob_reserve(&ob, take)) {
+            memcpy(ob.p + ob.len, o, take);
+            ob.len += take;
+        }
+    }
+    g_mime_stream_reset(s);
+    r->data = ob.p;
+    r->len = ob.len;
+    r->failed = ob.failed;
+    r->broken = enc == GMIME_CONTENT_ENCODING_BASE64 && (chk.bad || chk.count % 4 != 0);
+}
+
+static void add_attachment(struct walk *w, GMimeObject *obj, const char *name, int64_t size)
+{
+    struct sg_mime *m = w->out;
+    if (!grow_array(w, (void **)&m->attachments, &w->natt_cap, m->nattachments,
+                    sizeof *m->attachments))
+        return;
+    struct sg_text_attachment *at = &m->attachments[m->nattachments++];
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    char *type = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
+    if (type)
+        for (char *p = type; *p; p++)
+            *p = g_ascii_tolower(*p);
+    at->type = dup_clean(w->a, type, 255);
+    at->name = dup_clean(w->a, name, 1024);
+    at->size = size;
+    g_free(type);
+}
+
+static void add_text(struct walk *w, GMimePart *part, bool html, int group)
+{
+    struct sg_mime *m = w->out;
+    /* a decoded byte gives at least a quarter of an output byte (UTF-32 is the widest) */
+    struct content c;
+    read_content(w->a, part, w->text_left * 4 + 16, &c);
+    if (c.failed) {
+        w->failed = true;
+        return;
+    }
+    m->broken |= c.broken;
+    if (w->text_left == 0) {
+        m->over_limit = true;
+        return;
+    }
+    const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    size_t len;
+    bool cut;
+    char *text = sg__mime_to_utf8(w->a, charset, c.data ? c.data : "", c.len, w->text_left, &len,
+                                  &cut);
+    if (!text) {
+        w->failed = true;
+        return;
+    }
+    if (cut || (int64_t)c.len < c.size)
+        m->over_limit = true;
+    w->text_left -= len;
+    if (!grow_array(w, (void **)&m->texts, &w->ntexts_cap, m->ntexts, sizeof *m->texts))
+        return;
+    m->texts[m->ntexts++] = (struct sg_mime_text){text, len, html, group};
+}
+
+static bool is_signature(const char *type)
+{
+    return g_ascii_strcasecmp(type, "application/pgp-signature") == 0 ||
+           g_ascii_strcasecmp(type, "application/pkcs7-signature") == 0 ||
+           g_ascii_strcasecmp(type, "application/x-pkcs7-signature") == 0;
+}
+
+static void walk(struct walk *w, GMimeObject *obj, int depth, int group)
+{
+    if (!obj || w->failed)
+        return;
+    if (depth > SG_MIME_MAX_DEPTH || ++w->parts > SG_MIME_MAX_PARTS) {
+        w->out->over_limit = true;
+        return;
+    }
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        const char *disp = g_mime_object_get_disposition(obj);
+        if (disp && g_ascii_strcasecmp(disp, "attachment") == 0) {
+            const char *name = g_mime_object_get_content_disposition_parameter(obj, "filename");
+            if (!name && inner)
+                name = g_mime_message_get_subject(inner);
+            add_attachment(w, obj, name, -1);
+        }
+        if (inner)
+            walk(w, g_mime_message_get_mime_part(inner), depth + 1, -1);
+        return;
+    }
+    if (GMIME_IS_MULTIPART(obj)) {
+        GMimeMultipart *mp = GMIME_MULTIPART(obj);
+        const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
+        int g = sub && g_ascii_strcasecmp(sub, "alternative") == 0 ? w->groups++ : group;
+        int n = g_mime_multipart_get_count(mp);
+        if (n == 0)
+            w->out->broken = true;
+        for (int i = 0; i < n && !w->failed; i++)
+            walk(w, g_mime_multipart_get_part(mp, i), depth + 1, g);
+        return;
+    }
+    if (!GMIME_IS_PART(obj))
+        return;
+    GMimePart *part = GMIME_PART(obj);
+    const char *type = ct ? g_mime_content_type_get_media_type(ct) : "text";
+    const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : "plain";
+    const char *name = g_mime_part_get_filename(part);
+    bool text = type && g_ascii_strcasecmp(type, "text") == 0 && sub &&
+                (g_ascii_strcasecmp(sub, "plain") == 0 || g_ascii_strcasecmp(sub, "html") == 0);
+    if (text && !g_mime_part_is_attachment(part) && !name) {
+        add_text(w, part, g_ascii_strcasecmp(sub, "html") == 0, group);
+        return;
+    }
+    char full[256];
+    g_snprintf(full, sizeof full, "%s/%s", type ? type : "", sub ? sub : "");
+    if (is_signature(full))
+        return;
+    struct content c;
+    read_content(w->a, part, 0, &c);
+    w->out->broken |= c.broken;
+    add_attachment(w, obj, name, c.size);
+}
+
+/* ---- headers ------------------------------------------------------------------------------- */
+
+static const char *const kept_headers[] = {
+    "From", "Reply-To", "Subject", "Return-Path", "Message-ID", "X-Mailer", "List-Unsubscribe",
+    "Content-Type", "Received", "Authentication-Results", NULL};
+
+/* A header's value, unfolded and RFC 2047-decoded. GMime's decoder is the costliest step of a
+ * parse, so a plain ASCII value without encoded words is only unfolded here. */
+static char *header_value(struct sg_arena *a, GMimeHeader *h)
+{
+    const char *raw = g_mime_header_get_raw_value(h);
+    bool plain = raw != NULL;
+    for (const char *p = raw; plain && *p; p++)
+        if ((unsigned char)*p >= 0x80 || (p[0] == '=' && p[1] == '?'))
+            plain = false;
+    if (!plain) {
+        const char *value = g_mime_header_get_value(h);
+        return dup_clean(a, value ? value : "", SG_MIME_MAX_HEADER_VALUE);
+    }
+    while (*raw == ' ' || *raw == '\t' || *raw == '\r' || *raw == '\n')
+        raw++;
+    size_t n = strlen(raw);
+    while (n && (raw[n - 1] == ' ' || raw[n - 1] == '\t' || raw[n - 1] == '\r' || raw[n - 1] == '\n'))
+        n--;
+    if (n > SG_MIME_MAX_HEADER_VALUE)
+        n = SG_MIME_MAX_HEADER_VALUE;
+    char *v = sg__arena_alloc(a, n + 1);
+    if (!v)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (raw[i] != '\r' && raw[i] != '\n') /* a fold keeps the whitespace after it */
+            v[k++] = raw[i] ? raw[i] : ' ';
+    v[k] = '\0';
+    return v;
+}
+
+/* The kept headers of obj's header list. GMime files the message's Content-* headers under its
+ * body part, so both lists are read. */
+static void read_headers(struct walk *w, GMimeObject *obj)
+{
+    struct sg_mime *m = w->out;
+    GMimeHeaderList *hl = obj ? g_mime_object_get_header_list(obj) : NULL;
+    int n = hl ? g_mime_header_list_get_count(hl) : 0, received = 0;
+    for (int i = 0; i < n && m->nheaders < SG_MIME_MAX_HEADERS && !w->failed; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        const char *name = g_mime_header_get_name(h);
+        const char *const *k = kept_headers;
+        while (*k && g_ascii_strcasecmp(*k, name) != 0)
+            k++;
+        if (!*k || (strcmp(*k, "Received") == 0 && ++received > 3))
+            continue;
+        if (!m->headers) {
+            m->headers = sg__arena_alloc(w->a, SG_MIME_MAX_HEADERS * sizeof *m->headers);
+            if (!m->headers) {
+                w->failed = true;
+                return;
+            }
+        }
+        char *v = header_value(w->a, h);
+        if (!v) {
+            w->failed = true;
+            return;
+        }
+        m->headers[m->nheaders++] = (struct sg_text_header){*k, v};
+    }
+}
+
+/* The first mailbox of an address list (looking into groups). */
+static InternetAddressMailbox *first_mailbox(InternetAddressList *list, int depth)
+{
+    int n = list ? internet_address_list_length(list) : 0;
+    for (int i = 0; i < n; i++) {
+        InternetAddress *ia = internet_address_list_get_address(list, i);
+        if (INTERNET_ADDRESS_IS_MAILBOX(ia))
+            return INTERNET_ADDRESS_MAILBOX(ia);
+        if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 2) {
+            InternetAddressMailbox *mb = first_mailbox(
+                internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), depth + 1);
+            if (mb)
+                return mb;
+        }
+    }
+    return NULL;
+}
+
+static void read_senders(struct walk *w, GMimeMessage *msg)
+{
+    struct sg_mime *m = w->out;
+    InternetAddressMailbox *from = first_mailbox(g_mime_message_get_from(msg), 0);
+    if (from) {
+        const char *name = internet_address_get_name(INTERNET_ADDRESS(from));
+        if (name && *name)
+            m->from_name = dup_clean(w->a, name, 1024);
+        m->from_addr = dup_clean(w->a, internet_address_mailbox_get_addr(from), 1024);
+    }
+    InternetAddressMailbox *rt = first_mailbox(g_mime_message_get_reply_to(msg), 0);
+    if (rt)
+        m->reply_to = dup_clean(w->a, internet_address_mailbox_get_addr(rt), 1024);
+    const char *subject = g_mime_message_get_subject(msg);
+    if (subject)
+        m->subject = dup_clean(w->a, subject, 4096);
+}
+
+/* ---- entry --------------------------------------------------------------------------------- */
+
+static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer ud)
+{
+    struct sg_mime *m = ud;
+    switch (code) {
+    case GMIME_WARN_MALFORMED_MULTIPART:
+    case GMIME_WARN_TRUNCATED_MESSAGE:
+    case GMIME_WARN_MALFORMED_MESSAGE:
+    case GMIME_WARN_INVALID_CONTENT_TYPE:
+    case GMIME_WARN_PART_WITHOUT_CONTENT:
+    case GMIME_CRIT_INVALID_HEADER_NAME:
+    case GMIME_CRIT_CONFLICTING_HEADER:
+    case GMIME_CRIT_CONFLICTING_PARAMETER:
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+    case GMIME_CRIT_NESTING_OVERFLOW:
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+        m->broken = true;
+        break;
+    default: /* duplicated or 8-bit headers, bad encoded words: common in legitimate mail */
+        break;
+    }
+}
+
+/* A multipart whose closing boundary never comes: GMime reads to the end without a word. Each
+ * check scans the message, so only the first MAX_CLOSE_CHECKS multiparts are checked. */
+enum { MAX_CLOSE_CHECKS = 16 };
+
+static bool missing_close(GMimeObject *obj, const char *raw, size_t len, int depth, int *checks)
+{
+    if (!obj || depth > SG_MIME_MAX_DEPTH || *checks >= MAX_CLOSE_CHECKS)
+        return false;
+    if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        return inner &&
+               missing_close(g_mime_message_get_mime_part(inner), raw, len, depth + 1, checks);
+    }
+    if (!GMIME_IS_MULTIPART(obj))
+        return false;
+    GMimeMultipart *mp = GMIME_MULTIPART(obj);
+    const char *b = g_mime_multipart_get_boundary(mp);
+    if (b) {
+        ++*checks;
+        char close[128];
+        int n = g_snprintf(close, sizeof close, "--%s--", b);
+        if (n > 0 && (size_t)n < sizeof close && !memmem(raw, len, close, (size_t)n))
+            return true;
+    }
+    int count = g_mime_multipart_get_count(mp);
+    for (int i = 0; i < count && i < SG_MIME_MAX_PARTS; i++)
+        if (missing_close(g_mime_multipart_get_part(mp, i), raw, len, depth + 1, checks))
+            return true;
+    return false;
+}
+
+int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mime *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_once(&gmime_once, init_gmime);
+    /* An mbox "From " line before the headers is not a header. */
+    if (len >= 5 && memcmp(raw, "From ", 5) == 0) {
+        const char *nl = memchr(raw, '\n', len);
+        size_t skip = nl ? (size_t)(nl - raw) + 1 : len;
+        raw += skip;
+        len -= skip;
+    }
+    struct walk w = {.a = a, .out = out, .text_left = SG_MIME_MAX_TEXT};
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    GMimeParserOptions *opts = g_mime_parser_options_new();
+    static const char *fallback[] = {"utf-8", "windows-1252", NULL};
+    g_mime_parser_options_set_fallback_charsets(opts, fallback);
+    g_mime_parser_options_set_warning_callback(opts, on_warning, out);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
+    if (!msg) {
+        out->broken = true;
+    } else {
+        GMimeObject *body = g_mime_message_get_mime_part(msg);
+        read_headers(&w, GMIME_OBJECT(msg));
+        if (body && !w.failed) {
+            size_t before = out->nheaders;
+            read_headers(&w, body);
+            /* only Content-Type from there: the rest of the kept names are message headers */
+            size_t k = before;
+            for (size_t i = before; i < out->nheaders; i++)
+                if (strcmp(out->headers[i].name, "Content-Type") == 0)
+                    out->headers[k++] = out->headers[i];
+            out->nheaders = k;
+        }
+        if (!w.failed)
+            read_senders(&w, msg);
+        if (!body)
+            out->broken = true;
+        walk(&w, body, 0, -1);
+        int checks = 0;
+        if (!out->broken && missing_close(body, raw, len, 0, &checks))
+            out->broken = true;
+        g_object_unref(msg);
+    }
+    g_mime_parser_options_free(opts);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    if (w.failed)
+        return SG_ENOMEM;
+    return out->over_limit ? SG_ETOOBIG : 0;
+}
