@@ -47,7 +47,7 @@ db=$tmp/bench.db
 key=$("$bin/sendguard" keys create --db "$db" --tenant '*' --scopes check 2>"$tmp/keys.err" |
   tail -n 1) || { cat "$tmp/keys.err" >&2; exit 1; }
 sg_port=$(free_port)
-"$bin/sendguardd" --listen "127.0.0.1:$sg_port" --db "$db" >"$tmp/sendguardd.log" 2>&1 &
+"$bin/sendguardd" --listen "127.0.0.1:$sg_port" --db "$db" ${SG_THREADS:+--threads $SG_THREADS} --log-level ${SG_LOG_LEVEL:-info} >"$tmp/sendguardd.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$sg_port/healthz" sendguardd "$tmp/sendguardd.log"
 
