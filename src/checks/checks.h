@@ -33,4 +33,16 @@ void sg__check_fanout_commit(void *state, struct sg_ctx *ctx);
 void sg__check_fanout_free(void *state);
 #define SG_CHECK_FANOUT {"fanout", SG_EVBIT(SG_EV_MESSAGE), sg__check_fanout_init, NULL, sg__check_fanout_run, sg__check_fanout_commit, sg__check_fanout_free}
 
+int sg__check_rules_init(struct sg_engine *engine, void **state);
+int sg__check_rules_configure(void *state, const struct sg_config *cfg);
+int sg__check_rules_run(void *state, struct sg_ctx *ctx);
+void sg__check_rules_free(void *state);
+#define SG_CHECK_RULES {"rules", SG_EVBIT(SG_EV_MESSAGE), sg__check_rules_init, sg__check_rules_configure, sg__check_rules_run, NULL, sg__check_rules_free}
+
+int sg__check_bayes_init(struct sg_engine *engine, void **state);
+int sg__check_bayes_configure(void *state, const struct sg_config *cfg);
+int sg__check_bayes_run(void *state, struct sg_ctx *ctx);
+void sg__check_bayes_free(void *state);
+#define SG_CHECK_BAYES {"bayes", SG_EVBIT(SG_EV_MESSAGE), sg__check_bayes_init, sg__check_bayes_configure, sg__check_bayes_run, NULL, sg__check_bayes_free}
+
 #endif

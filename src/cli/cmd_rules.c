@@ -29,15 +29,15 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: sendguard rules lint [--no-builtin] [DIR...]\n"
-            "       sendguard rules test FILE [--rules DIR]... [--no-builtin] [--channel CH]\n"
-            "                                 [--fact NAME=VALUE]... [--json]\n"
+            "       sendguard rules test FILE... [--rules DIR]... [--no-builtin] [--channel CH]\n"
+            "                                    [--fact NAME=VALUE]... [--json]\n"
             "       sendguard rules list [--no-builtin] [DIR...]\n"
             "\n"
             "lint  load the shipped rules and each DIR's *.yaml files on top, and print every\n"
             "      problem as FILE:LINE: rule CODE: problem (exit 1 if any). --no-builtin checks\n"
             "      the DIRs alone (a rules/ checkout).\n"
-            "test  scan one message event (JSON; - for stdin) and show each rule that fires, its\n"
-            "      score and the words it matched. Facts the event cannot tell (first_message,\n"
+            "test  scan message events (JSON files; - for stdin) and show each rule that fires, its\n"
+            "      score and the words it matched (--json: one line per file). Facts the event cannot tell (first_message,\n"
             "      SENDER_AGE_HOURS, SENDER_POSTS, recipients, URL_NEW_DOMAIN) are unknown unless\n"
             "      given with --fact; recipients defaults to the event's count.\n"
             "list  print the effective rules: code, score, state, kind, channels, file:line.\n");
@@ -129,68 +129,23 @@ static void json_num(FILE *out, double v)
         fprintf(out, "%g", v);
 }
 
-static int cmd_test(int argc, char **argv)
+struct test_run {
+    struct sg_rules *rs;
+    struct sg_rules_scratch *scratch;
+    struct sg_arena *arena;
+    struct sg_rule_hit *hits;
+    const struct sg_rules_facts *facts;
+    int channel; /* -2: the event's */
+    bool json, many;
+};
+
+static void print_hits(struct test_run *t, const char *path, int channel, int n);
+
+/* Scans one event file and prints its hits; 0, or 1 after printing why. */
+static int test_one(struct test_run *t, const char *path)
 {
-    static const struct option opts[] = {
-        {"rules", required_argument, NULL, 'r'},
-        {"no-builtin", no_argument, NULL, 'n'},
-        {"channel", required_argument, NULL, 'c'},
-        {"fact", required_argument, NULL, 'f'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *dirs[MAX_DIRS];
-    size_t ndirs = 0;
-    unsigned flags = 0;
-    int channel = -2; /* -2: the event's */
-    bool json = false;
-    struct sg_rules_facts facts;
-    sg__rules_facts_init(&facts);
-    int c;
-    while ((c = getopt_long(argc, argv, "r:nc:f:jh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            if (ndirs == MAX_DIRS) {
-                cli_error("at most %d --rules directories", MAX_DIRS);
-                return 2;
-            }
-            dirs[ndirs++] = optarg;
-            break;
-        case 'n': flags |= SG_RULES_NO_BUILTIN; break;
-        case 'c':
-            if ((channel = sg__channel_parse(optarg, strlen(optarg))) < 0) {
-                cli_error("unknown channel \"%s\" (expected email, private_message, post, comment, "
-                          "sms or notification)", optarg);
-                return 2;
-            }
-            break;
-        case 'f': {
-            const char *eq = strchr(optarg, '=');
-            int f = eq ? sg__rules_fact_parse(optarg, (size_t)(eq - optarg)) : -1;
-            char *end = NULL;
-            errno = 0;
-            double v = eq ? strtod(eq + 1, &end) : NAN;
-            if (f < 0 || !eq[1] || *end || errno || !isfinite(v)) {
-                cli_error("--fact %s: expected NAME=NUMBER with a fact name like first_message, "
-                          "SENDER_AGE_HOURS or URL_NEW_DOMAIN", optarg);
-                return 2;
-            }
-            facts.v[f] = v;
-            break;
-        }
-        case 'j': json = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (argc - optind != 1) {
-        usage(stderr);
-        return 2;
-    }
-    const char *path = argv[optind];
     size_t len = 0;
-    char *buf = cli_read_file(path, MAX_EVENT_FILE, &len);
+    char *buf = cli_read_file(strcmp(path, "-") ? path : "/dev/stdin", MAX_EVENT_FILE, &len);
     if (!buf)
         return 1;
     struct sg_event *ev = NULL;
@@ -203,38 +158,45 @@ static int cmd_test(int argc, char **argv)
         sg_event_free(ev);
         return 1;
     }
-    struct sg_rules *rs = load(dirs, ndirs, flags);
-    struct sg_arena *arena = sg__arena_new(0);
-    struct sg_rules_scratch *scratch = rs ? sg__rules_scratch_new(rs) : NULL;
-    struct sg_rule_hit *hits = rs ? calloc(sg__rules_count(rs) + 1, sizeof *hits) : NULL;
-    if (!rs || !arena || !scratch || !hits) {
-        if (rs)
-            cli_error("out of memory");
-        rc = 1;
-        goto out;
-    }
+    sg__arena_reset(t->arena);
     struct sg_content content;
-    if ((rc = sg__content_build(arena, ev, &content)) && rc != SG_ETOOBIG) {
+    if ((rc = sg__content_build(t->arena, ev, &content)) && rc != SG_ETOOBIG) {
         cli_error("%s: cannot read the message: %s", path, sg_strerror(rc));
-        rc = 1;
-        goto out;
+        sg_event_free(ev);
+        return 1;
     }
-    if (channel == -2)
-        channel = ev->channel;
+    int channel = t->channel == -2 ? ev->channel : t->channel;
+    struct sg_rules_facts facts = *t->facts;
     if (isnan(facts.v[SG_FACT_RECIPIENTS]))
         facts.v[SG_FACT_RECIPIENTS] = (double)ev->nrecipients;
-    int n = sg__rules_scan(rs, scratch, &content, &facts, channel, arena, hits,
-                           sg__rules_count(rs));
+    /* The content points into the event: it lives until the hits are printed. */
+    int n = sg__rules_scan(t->rs, t->scratch, &content, &facts, channel, t->arena, t->hits,
+                           sg__rules_count(t->rs));
     if (n < 0) {
-        cli_error("scan: %s", sg_strerror(n));
-        rc = 1;
-        goto out;
+        cli_error("%s: scan: %s", path, sg_strerror(n));
+        sg_event_free(ev);
+        return 1;
     }
+    print_hits(t, path, channel, n);
+    sg_event_free(ev);
+    return 0;
+}
+
+/* Prints the hits of one scan (human or JSON). */
+static void print_hits(struct test_run *t, const char *path, int channel, int n)
+{
+    const struct sg_rule_hit *hits = t->hits;
     double total = 0;
     for (int i = 0; i < n; i++)
         total += hits[i].score;
-    if (json) {
-        fputs("{\"channel\":", stdout);
+    if (t->json) {
+        fputc('{', stdout);
+        if (t->many) {
+            fputs("\"file\":", stdout);
+            cli_json_str(stdout, path);
+            fputc(',', stdout);
+        }
+        fputs("\"channel\":", stdout);
         cli_json_str(stdout, sg__channel_name(channel));
         fputs(",\"score\":", stdout);
         json_num(stdout, total);
@@ -254,25 +216,99 @@ static int cmd_test(int argc, char **argv)
             fputc('}', stdout);
         }
         fputs("]}\n", stdout);
-    } else {
-        for (int i = 0; i < n; i++) {
-            printf("%-30s %5g%s", hits[i].code, hits[i].score, hits[i].monitor ? " (monitor)" : "");
-            if (hits[i].quote) {
-                fputs("  ", stdout);
-                cli_json_str(stdout, hits[i].quote);
-            }
-            printf("\n    %s\n", hits[i].description);
+        return;
+    }
+    if (t->many)
+        printf("== %s\n", path);
+    for (int i = 0; i < n; i++) {
+        printf("%-30s %5g%s", hits[i].code, hits[i].score, hits[i].monitor ? " (monitor)" : "");
+        if (hits[i].quote) {
+            fputs("  ", stdout);
+            cli_json_str(stdout, hits[i].quote);
         }
-        printf("%s%g on %s (%d rule%s)\n", n ? "total " : "no rule fires; total ", total,
-               sg__channel_name(channel), n, n == 1 ? "" : "s");
+        printf("\n    %s\n", hits[i].description);
+    }
+    printf("%s%g on %s (%d rule%s)\n", n ? "total " : "no rule fires; total ", total,
+           sg__channel_name(channel), n, n == 1 ? "" : "s");
+}
+
+static int cmd_test(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"rules", required_argument, NULL, 'r'},
+        {"no-builtin", no_argument, NULL, 'n'},
+        {"channel", required_argument, NULL, 'c'},
+        {"fact", required_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *dirs[MAX_DIRS];
+    size_t ndirs = 0;
+    unsigned flags = 0;
+    struct sg_rules_facts facts;
+    sg__rules_facts_init(&facts);
+    struct test_run t = {.channel = -2, .facts = &facts};
+    int c;
+    while ((c = getopt_long(argc, argv, "r:nc:f:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (ndirs == MAX_DIRS) {
+                cli_error("at most %d --rules directories", MAX_DIRS);
+                return 2;
+            }
+            dirs[ndirs++] = optarg;
+            break;
+        case 'n': flags |= SG_RULES_NO_BUILTIN; break;
+        case 'c':
+            if ((t.channel = sg__channel_parse(optarg, strlen(optarg))) < 0) {
+                cli_error("unknown channel \"%s\" (expected email, private_message, post, comment, "
+                          "sms or notification)", optarg);
+                return 2;
+            }
+            break;
+        case 'f': {
+            const char *eq = strchr(optarg, '=');
+            int f = eq ? sg__rules_fact_parse(optarg, (size_t)(eq - optarg)) : -1;
+            char *end = NULL;
+            errno = 0;
+            double v = eq ? strtod(eq + 1, &end) : NAN;
+            if (f < 0 || !eq[1] || *end || errno || !isfinite(v)) {
+                cli_error("--fact %s: expected NAME=NUMBER with a fact name like first_message, "
+                          "SENDER_AGE_HOURS or URL_NEW_DOMAIN", optarg);
+                return 2;
+            }
+            facts.v[f] = v;
+            break;
+        }
+        case 'j': t.json = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (argc - optind < 1) {
+        usage(stderr);
+        return 2;
+    }
+    t.many = argc - optind > 1;
+    int rc = 1;
+    if (!(t.rs = load(dirs, ndirs, flags)))
+        return 1;
+    t.arena = sg__arena_new(0);
+    t.scratch = sg__rules_scratch_new(t.rs);
+    t.hits = calloc(sg__rules_count(t.rs) + 1, sizeof *t.hits);
+    if (!t.arena || !t.scratch || !t.hits) {
+        cli_error("out of memory");
+        goto out;
     }
     rc = 0;
+    for (int i = optind; i < argc; i++)
+        rc |= test_one(&t, argv[i]);
 out:
-    free(hits);
-    sg__rules_scratch_free(scratch);
-    sg__arena_free(arena);
-    sg__rules_free(rs);
-    sg_event_free(ev);
+    free(t.hits);
+    sg__rules_scratch_free(t.scratch);
+    sg__arena_free(t.arena);
+    sg__rules_free(t.rs);
     return rc;
 }
 

@@ -74,6 +74,11 @@ static const struct setting settings[] = {
      "Block signups whose email domain is a disposable-mail domain."},
     {"signup.disposable_file", ST_STRING, SH_CONFIG, 0, "", 0, MAX_STRING, CF(disposable_file),
      NULL, "Extra disposable domains, one a line, on top of the built-in list; empty for none."},
+    {"rules.local_dir", ST_STRING, SH_CONFIG, 0, "", 0, MAX_STRING, CF(rules_local_dir), NULL,
+     "Local rule files (*.yaml) loaded after the shipped rules; a rule with the same code "
+     "replaces the shipped one. Empty for none."},
+    {"bayes.enabled", ST_BOOL, SH_CONFIG, 0, "true", 0, 0, CF(bayes_enabled), NULL,
+     "Score messages with the Bayes classifier once it has enough training."},
 
     {"channels.*.hold", ST_DOUBLE, SH_CHANNEL, 0, "5", 0, 1000, CH(hold_at), NULL,
      "Score at which a message is held for a moderator."},
@@ -1097,9 +1102,11 @@ static void release(struct sg_config *cfg)
         sg__free(cfg->overrides[i].tenant);
     sg__free(cfg->overrides);
     sg__free(cfg->disposable_file);
+    sg__free(cfg->rules_local_dir);
     cfg->overrides = NULL;
     cfg->noverrides = cfg->overrides_cap = 0;
     cfg->disposable_file = NULL;
+    cfg->rules_local_dir = NULL;
 }
 
 void sg_config_free(struct sg_config *cfg)
@@ -1122,7 +1129,10 @@ int sg__config_copy(const struct sg_config *src, struct sg_config **out)
     c->overrides = NULL;
     c->noverrides = c->overrides_cap = 0;
     c->disposable_file = NULL;
+    c->rules_local_dir = NULL;
     if (src->disposable_file && !(c->disposable_file = sg__strdup(src->disposable_file)))
+        goto nomem;
+    if (src->rules_local_dir && !(c->rules_local_dir = sg__strdup(src->rules_local_dir)))
         goto nomem;
     if (src->ntenants) {
         if (!(c->tenants = sg__calloc(src->ntenants, sizeof *c->tenants)))

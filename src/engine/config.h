@@ -30,6 +30,8 @@ struct sg_config {
     uint32_t limiter_shards;
     bool block_disposable;       /* signups from disposable email domains are blocked */
     char *disposable_file;       /* extra disposable domains, one a line; NULL none */
+    char *rules_local_dir;       /* local rule files after the shipped ones; NULL none */
+    bool bayes_enabled;
 
     char errmsg[512];
 };

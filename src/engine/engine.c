@@ -11,6 +11,7 @@
 #include "engine/lists.h"
 #include "engine/result.h"
 #include "store/store.h"
+#include "text/content.h"
 #include "text/links.h"
 #include "util/alloc.h"
 #include "util/cidr.h"
@@ -47,13 +48,51 @@ void sg__ctx_reason(struct sg_ctx *ctx, int code, const char *fmt, ...)
     va_end(ap);
     struct sg_reason *r = &ctx->reasons[ctx->nreasons++];
     r->code = code;
+    r->name = NULL;
     r->score = ctx->policy->score[code];
     r->message = msg ? msg : "";
+}
+
+void sg__ctx_reason_named(struct sg_ctx *ctx, const char *code, double score, const char *fmt, ...)
+{
+    if (ctx->nreasons >= SG_MAX_REASONS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = sg__arena_vprintf(ctx->arena, fmt, ap);
+    va_end(ap);
+    struct sg_reason *r = &ctx->reasons[ctx->nreasons++];
+    r->code = -1;
+    r->name = code;
+    r->score = score;
+    r->message = msg ? msg : "";
+}
+
+const char *sg__reason_code_text(const struct sg_reason *r)
+{
+    return r->code >= 0 ? sg__reason_name(r->code) : r->name;
+}
+
+int sg__ctx_content(struct sg_ctx *ctx, const struct sg_content **out)
+{
+    if (!ctx->content) {
+        struct sg_content *c = sg__arena_alloc(ctx->arena, sizeof *c);
+        if (!c)
+            return SG_ENOMEM;
+        int rc = sg__content_build(ctx->arena, ctx->ev, c);
+        if (rc && rc != SG_ETOOBIG) /* over a limit: judge what fitted */
+            return rc;
+        ctx->content = c;
+    }
+    *out = ctx->content;
+    return 0;
 }
 
 bool sg__ctx_refused(const struct sg_ctx *ctx)
 {
     for (unsigned i = 0; i < ctx->nreasons; i++) {
+        if (ctx->reasons[i].code < 0)
+            continue;
         enum sg_action f = sg__reason_forced_action(ctx->reasons[i].code);
         if (f == SG_REJECT || f == SG_BLOCK)
             return true;
@@ -257,6 +296,8 @@ static enum sg_action decide(const struct sg_ctx *ctx, double hold_at, double re
     enum sg_action forced = SG_ALLOW;
     for (unsigned i = 0; i < ctx->nreasons; i++) {
         sum += ctx->reasons[i].score;
+        if (ctx->reasons[i].code < 0)
+            continue; /* rule-file codes only score */
         enum sg_action f = sg__reason_forced_action(ctx->reasons[i].code);
         if (f == SG_BLOCK)
             f = SG_REJECT;
@@ -350,7 +391,7 @@ static int judge_message(struct sg_engine *e, struct sg_ctx *ctx, struct sg_resu
     for (unsigned i = 0; i < ctx->nreasons; i++) {
         if (i)
             sg__sb_addc(&codes, ',');
-        sg__sb_adds(&codes, sg__reason_name(ctx->reasons[i].code));
+        sg__sb_adds(&codes, sg__reason_code_text(&ctx->reasons[i]));
     }
     struct sg_verdict_row row = {
         .id = ev->id,

@@ -32,7 +32,8 @@ struct sg_account {
 };
 
 struct sg_reason {
-    int code;
+    int code;            /* enum sg_reason_code, or -1 for a code named at run time */
+    const char *name;    /* the code of a rule from a rule file (code -1); else NULL */
     double score;
     const char *message; /* arena */
 };
@@ -51,6 +52,7 @@ struct sg_ctx {
     unsigned flags;                      /* enum sg_submit_flags */
 
     /* enrichment */
+    struct sg_content *content;          /* built on first use by sg__ctx_content */
     const char *email_domain;            /* the sender's signup domain, lower-case; NULL unknown */
     bool has_links;
     uint8_t ip[16];
@@ -67,6 +69,16 @@ struct sg_ctx {
  * its user. Reasons past SG_MAX_REASONS are dropped (the verdict keeps the first ones). */
 void sg__ctx_reason(struct sg_ctx *ctx, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A reason whose code comes from a rule file: its score is the rule's. */
+void sg__ctx_reason_named(struct sg_ctx *ctx, const char *code, double score, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The reason's code as platforms see it. */
+const char *sg__reason_code_text(const struct sg_reason *r);
+
+/* The message's content (MIME, HTML, normalised text, URLs), built once per judgement in the
+ * arena by whichever check asks first. Returns 0 or SG_ENOMEM. */
+int sg__ctx_content(struct sg_ctx *ctx, const struct sg_content **out);
 
 /* Does the context already carry a reason that forces a reject? Counting checks skip then. */
 bool sg__ctx_refused(const struct sg_ctx *ctx);

@@ -22,7 +22,8 @@
     X(RATE_RECIPIENT, 0.0, SG_DEFER)                       \
     X(RATE_IP, 0.0, SG_DEFER)                              \
     X(RATE_OVER_CAPACITY, 10.0, SG_REJECT)                 \
-    X(FANOUT_NEW_ACCOUNT, 5.0, SG_HOLD)
+    X(FANOUT_NEW_ACCOUNT, 5.0, SG_HOLD)                    \
+    X(BAYES_SPAM, 5.0, SG_ALLOW)
 
 enum sg_reason_code {
 #define SG__REASON_ENUM(code, score, action) SG_R_##code,

@@ -14,7 +14,7 @@ static void reasons_json(struct sg_strbuf *sb, const struct sg_ctx *ctx)
             sg__sb_addc(sb, ',');
         sg__sb_addc(sb, '{');
         sg__sb_json_key(sb, "code");
-        sg__sb_json_cstr(sb, sg__reason_name(r->code));
+        sg__sb_json_cstr(sb, sg__reason_code_text(r));
         sg__sb_json_key(sb, "score");
         sg__sb_json_num(sb, r->score);
         sg__sb_json_key(sb, "message");

@@ -6,6 +6,7 @@
 #include <libfyaml.h>
 #include <libpsl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -563,9 +564,13 @@ static void merge_rule(struct loader *L, struct sg__rule *r, unsigned fields)
                 rule_clear(r);
                 return;
             }
+            /* A replacement is a new rule under the old code: what it leaves out takes the
+             * defaults, not the old rule's values. */
             take_matcher(old, r);
             old->file = r->file;
             old->line = r->line;
+            old->channels = r->channels;
+            old->state = r->state;
         }
         if (fields & F_SCORE)
             old->score = r->score;
@@ -1233,6 +1238,19 @@ int sg__rules_load_string(const char *name, const char *text, size_t len, unsign
 {
     return load(NULL, 0, name ? name : "rules.yaml", text ? text : "", text ? len : 0, flags, out,
                 errors);
+}
+
+static struct sg_rules *builtin;
+static int builtin_rc;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void load_builtin(void) { builtin_rc = sg__rules_load(NULL, 0, 0, &builtin, NULL); }
+
+int sg__rules_builtin(const struct sg_rules **out)
+{
+    pthread_once(&builtin_once, load_builtin);
+    *out = builtin;
+    return builtin_rc;
 }
 
 void sg__rules_free(struct sg_rules *rs)

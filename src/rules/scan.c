@@ -321,7 +321,8 @@ int sg__rules_scan(const struct sg_rules *rs, struct sg_rules_scratch *s,
     int rc = fit(s, rs);
     if (rc)
         return rc;
-    memset(s->fired, 0, rs->nrules);
+    if (rs->nrules)
+        memset(s->fired, 0, rs->nrules);
     size_t ns = c->norm_subject ? c->norm_subject_len : 0;
     size_t nb = c->norm ? c->norm_len : 0;
     if (rs->db) {

@@ -788,6 +788,8 @@ static void test_local_overrides(void **state)
                          "    words: [acme clinic]\n"
                          "  - code: LOCAL_COMBO\n    score: 1\n    description: d.\n"
                          "    expr: LOCAL_CLINIC_NAME && CRYPTO_TERMS\n"
+                         "  - code: ATTACHMENT_MISSING\n    score: 1\n    description: Replaced.\n"
+                         "    expr: MENTIONS_ATTACHMENT\n"
                          "brands:\n  - {name: Acme Health, domains: [acme-health.example]}\n");
     const char *dirs[] = {dir};
     struct sg_rules *rs = NULL;
@@ -809,6 +811,15 @@ static void test_local_overrides(void **state)
     h = find_hit(hits, n, "LOCAL_CLINIC_NAME");
     assert_true(h && h->monitor && h->score == 0);
     assert_true(has_hit(hits, n, "LOCAL_COMBO"));
+    /* A replacement takes the defaults for what it leaves out: the shipped rule was email only. */
+    struct msg pm;
+    msg_init(&pm);
+    pm.channel = SG_CH_PRIVATE_MESSAGE;
+    pm.body = "See the attached file.";
+    struct sg_rules_scratch *s = sg__rules_scratch_new(rs);
+    n = scan_msg(rs, s, &pm, a, hits, &total);
+    assert_true(has_hit(hits, n, "ATTACHMENT_MISSING"));
+    sg__rules_scratch_free(s);
     struct sg_rule_info info;
     sg__rules_info(rs, (size_t)sg__rules_find(rs, "PRIZE_WON"), &info);
     assert_non_null(strstr(info.file, "local.yaml"));
@@ -871,6 +882,13 @@ static void test_scratch_reuse(void **state)
     sg__rules_scratch_free(s);
     sg__rules_free(exprs);
     assert_int_equal(sg__rules_scan(NULL, NULL, NULL, NULL, 0, a, hits, 1), SG_EINVAL);
+    /* The shared built-in ruleset: loaded once, the same pointer every time. */
+    const struct sg_rules *b1 = NULL, *b2 = NULL;
+    assert_int_equal(sg__rules_builtin(&b1), 0);
+    assert_int_equal(sg__rules_builtin(&b2), 0);
+    assert_non_null(b1);
+    assert_ptr_equal(b1, b2);
+    assert_int_equal(sg__rules_count(b1), sg__rules_count(shipped));
     sg__arena_free(a);
 }
 

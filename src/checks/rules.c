@@ -1,0 +1,246 @@
+/* Check: content rules. The message's content (built once per judgement) is scanned by the
+ * rule engine — one Hyperscan pass for every regex and word list, then the boolean rules — and
+ * each rule that fires adds its own code and score; monitor rules are reported with score 0.
+ * The ruleset is the shipped one plus rules.local_dir, reloaded with the config. */
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "checks/checks.h"
+#include "rules/rules.h"
+#include "text/content.h"
+#include "util/alloc.h"
+#include "util/strbuf.h"
+
+/* Compiling the ruleset into one Hyperscan database takes a second or two, so a process shares
+ * it: every engine (tests make many; the daemon reloads on SIGHUP) reuses the compiled rules
+ * while the local directory's files are unchanged (same names, sizes and mtimes). */
+struct shared_rules {
+    struct shared_rules *next;
+    char *key;
+    struct sg_rules *rules;
+    unsigned refs;
+};
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shared_rules *shared_list;
+
+/* "DIR|name:size:mtime|..." for the rule files of dir ("" when none): what decides a reuse. */
+static char *rules_key(const char *dir)
+{
+    struct sg_strbuf sb;
+    sg__sb_init(&sb, 1 << 20);
+    sg__sb_adds(&sb, dir ? dir : "");
+    DIR *d = dir && *dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || (strcmp(e->d_name + n - 5, ".yaml") != 0 && strcmp(e->d_name + n - 4, ".yml") != 0))
+            continue;
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0)
+            sg__sb_printf(&sb, "|%s:%lld:%lld.%09ld", e->d_name, (long long)st.st_size,
+                          (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    }
+    if (d)
+        closedir(d);
+    return sg__sb_steal(&sb); /* readdir order varies only with the files themselves */
+}
+
+static void shared_release(struct shared_rules *sr)
+{
+    if (!sr)
+        return;
+    pthread_mutex_lock(&shared_lock);
+    /* The newest set stays compiled while no engine uses it: the next engine (a test's, a
+     * daemon's after SIGHUP) most likely wants the same. It is reachable, so never a leak. */
+    bool last = --sr->refs == 0 && sr != shared_list;
+    if (last)
+        for (struct shared_rules **p = &shared_list; *p; p = &(*p)->next)
+            if (*p == sr) {
+                *p = sr->next;
+                break;
+            }
+    pthread_mutex_unlock(&shared_lock);
+    if (last) {
+        sg__rules_free(sr->rules);
+        sg__free(sr->key);
+        sg__free(sr);
+    }
+}
+
+struct rules_check {
+    struct sg_engine *engine;
+    pthread_rwlock_t lock;      /* readers scan; configure swaps the ruleset */
+    struct shared_rules *shared;
+    struct sg_rules *rules;     /* shared->rules */
+    pthread_key_t scratch_key;  /* a Hyperscan scratch per thread */
+    pthread_mutex_t scratches_lock;
+    struct sg_rules_scratch **scratches; /* every scratch made, freed with the check */
+    size_t nscratches, cap;
+};
+
+int sg__check_rules_init(struct sg_engine *engine, void **state)
+{
+    struct rules_check *r = sg__calloc(1, sizeof *r);
+    if (!r)
+        return SG_ENOMEM;
+    r->engine = engine;
+    pthread_rwlock_init(&r->lock, NULL);
+    pthread_mutex_init(&r->scratches_lock, NULL);
+    if (pthread_key_create(&r->scratch_key, NULL) != 0) {
+        sg__free(r);
+        return SG_ENOMEM;
+    }
+    *state = r;
+    return 0;
+}
+
+/* The compiled rules for dir: shared when an identical set is loaded already, else loaded and
+ * published for the next engine. */
+static int shared_get(struct rules_check *r, const char *dir, struct shared_rules **out)
+{
+    char *key = rules_key(dir);
+    if (!key)
+        return SG_ENOMEM;
+    pthread_mutex_lock(&shared_lock);
+    for (struct shared_rules *sr = shared_list; sr; sr = sr->next)
+        if (strcmp(sr->key, key) == 0) {
+            sr->refs++;
+            pthread_mutex_unlock(&shared_lock);
+            sg__free(key);
+            *out = sr;
+            return 0;
+        }
+    pthread_mutex_unlock(&shared_lock);
+    const char *dirs[1] = {dir};
+    struct sg_rules *rules;
+    char *errors = NULL;
+    int rc = sg__rules_load(dirs, dir && *dir ? 1 : 0, 0, &rules, &errors);
+    if (rc) {
+        sg__log(r->engine, SG_LOG_ERROR, "rules: %s", errors ? errors : sg_strerror(rc));
+        sg__free(errors);
+        sg__free(key);
+        return rc;
+    }
+    struct shared_rules *sr = sg__calloc(1, sizeof *sr);
+    if (!sr) {
+        sg__rules_free(rules);
+        sg__free(key);
+        return SG_ENOMEM;
+    }
+    sr->key = key;
+    sr->rules = rules;
+    sr->refs = 1;
+    pthread_mutex_lock(&shared_lock);
+    struct shared_rules *unused = shared_list && shared_list->refs == 0 ? shared_list : NULL;
+    if (unused)
+        shared_list = unused->next; /* the pinned set nobody uses gives way to the new one */
+    sr->next = shared_list; /* two threads compiling the same set at once both publish: harmless */
+    shared_list = sr;
+    pthread_mutex_unlock(&shared_lock);
+    if (unused) {
+        sg__rules_free(unused->rules);
+        sg__free(unused->key);
+        sg__free(unused);
+    }
+    *out = sr;
+    return 0;
+}
+
+int sg__check_rules_configure(void *state, const struct sg_config *cfg)
+{
+    struct rules_check *r = state;
+    struct shared_rules *sr;
+    int rc = shared_get(r, cfg->rules_local_dir, &sr);
+    if (rc)
+        return rc;
+    pthread_rwlock_wrlock(&r->lock);
+    struct shared_rules *old = r->shared;
+    r->shared = sr;
+    r->rules = sr->rules;
+    pthread_rwlock_unlock(&r->lock);
+    shared_release(old);
+    return 0;
+}
+
+/* This thread's scratch, made on first use (a scratch made for an older ruleset grows). */
+static struct sg_rules_scratch *scratch_for(struct rules_check *r)
+{
+    struct sg_rules_scratch *s = pthread_getspecific(r->scratch_key);
+    if (s)
+        return s;
+    if (!(s = sg__rules_scratch_new(r->rules)))
+        return NULL;
+    pthread_mutex_lock(&r->scratches_lock);
+    if (r->nscratches == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        struct sg_rules_scratch **grown = sg__realloc(r->scratches, cap * sizeof *grown);
+        if (!grown) {
+            pthread_mutex_unlock(&r->scratches_lock);
+            sg__rules_scratch_free(s);
+            return NULL;
+        }
+        r->scratches = grown;
+        r->cap = cap;
+    }
+    r->scratches[r->nscratches++] = s;
+    pthread_mutex_unlock(&r->scratches_lock);
+    pthread_setspecific(r->scratch_key, s);
+    return s;
+}
+
+int sg__check_rules_run(void *state, struct sg_ctx *ctx)
+{
+    struct rules_check *r = state;
+    const struct sg_content *content;
+    int rc = sg__ctx_content(ctx, &content);
+    if (rc)
+        return rc;
+    struct sg_rules_facts facts;
+    sg__rules_facts_init(&facts);
+    if (ctx->account) {
+        facts.v[SG_FACT_SENDER_AGE_HOURS] = (double)(ctx->now - ctx->account->created_at) / 3.6e9;
+        facts.v[SG_FACT_SENDER_POSTS] = ctx->account->posts;
+    }
+    facts.v[SG_FACT_RECIPIENTS] = (double)ctx->ev->nrecipients;
+    pthread_rwlock_rdlock(&r->lock);
+    struct sg_rules_scratch *scratch = scratch_for(r);
+    size_t n = sg__rules_count(r->rules);
+    struct sg_rule_hit *hits = scratch ? sg__arena_alloc(ctx->arena, (n ? n : 1) * sizeof *hits) : NULL;
+    int nhits = hits ? sg__rules_scan(r->rules, scratch, content, &facts, ctx->ev->channel,
+                                      ctx->arena, hits, n)
+                     : SG_ENOMEM;
+    pthread_rwlock_unlock(&r->lock);
+    if (nhits < 0)
+        return nhits == SG_ETOOBIG ? 0 : nhits;
+    for (int i = 0; i < nhits; i++) {
+        const struct sg_rule_hit *h = &hits[i];
+        if (h->score == 0 && !h->monitor)
+            continue; /* helper rules other rules build on */
+        if (h->quote)
+            sg__ctx_reason_named(ctx, h->code, h->score, "%s (\"%s\")", h->description, h->quote);
+        else
+            sg__ctx_reason_named(ctx, h->code, h->score, "%s", h->description);
+    }
+    return 0;
+}
+
+void sg__check_rules_free(void *state)
+{
+    struct rules_check *r = state;
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nscratches; i++)
+        sg__rules_scratch_free(r->scratches[i]);
+    sg__free(r->scratches);
+    pthread_key_delete(r->scratch_key);
+    shared_release(r->shared);
+    pthread_rwlock_destroy(&r->lock);
+    pthread_mutex_destroy(&r->scratches_lock);
+    sg__free(r);
+}
