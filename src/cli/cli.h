@@ -28,6 +28,11 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes s as a JSON string (quotes, backslashes and control characters escaped). */
 void cli_json_str(FILE *out, const char *s);
 
+/* The entries of directory dir (but dot files) as "dir/name" paths in name order, so runs are
+ * reproducible. Returns the count and *out (free each and the array with free), or -1 with
+ * errno set. */
+long cli_list_dir(const char *dir, char ***out);
+
 /* Reads a whole file (at most max bytes); NULL after printing why. *len gets the size. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 

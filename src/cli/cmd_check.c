@@ -1,7 +1,6 @@
 /* sendguard check: a dry run. Each message event is judged on its own against the stored state
  * as if it were the next message sent now; nothing is recorded and no counter moves, so one
  * file's verdict never depends on the files before it. */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -77,11 +76,6 @@ static void judge_file(struct check_run *run, const char *path)
     free(buf);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Every regular file under dir, in name order so runs are reproducible. */
 static void judge_path(struct check_run *run, const char *path)
 {
@@ -95,33 +89,14 @@ static void judge_path(struct check_run *run, const char *path)
         judge_file(run, path);
         return;
     }
-    DIR *d = opendir(path);
-    if (!d) {
+    char **names;
+    long n = cli_list_dir(path, &names);
+    if (n < 0) {
         cli_error("%s: %s", path, strerror(errno));
         run->failures++;
         return;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **grown = realloc(names, cap * sizeof *names);
-            if (!grown)
-                break;
-            names = grown;
-        }
-        if (asprintf(&names[n], "%s/%s", path, e->d_name) < 0)
-            break;
-        n++;
-    }
-    closedir(d);
-    if (n)
-        qsort(names, n, sizeof *names, cmp_names);
-    for (size_t i = 0; i < n; i++) {
+    for (long i = 0; i < n; i++) {
         judge_path(run, names[i]);
         free(names[i]);
     }

@@ -2,7 +2,6 @@
  * JSONL files of message events; raw RFC 822 files too) and stores the counts in --db; with
  * --classify it judges messages against the stored model instead, one JSON line each (what the
  * content benchmark times). Progress on a terminal, a summary on stderr. */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -92,11 +91,6 @@ static bool add_item(struct run *r, const char *path, int cls, long long size)
     return true;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Every regular file under path (recursively, in name order, dot files skipped). */
 static void gather(struct run *r, const char *path, int cls)
 {
@@ -110,32 +104,13 @@ static void gather(struct run *r, const char *path, int cls)
             report_error(r, path, 0, "out of memory");
         return;
     }
-    DIR *d = opendir(path);
-    if (!d) {
+    char **names;
+    long n = cli_list_dir(path, &names);
+    if (n < 0) {
         report_error(r, path, 0, strerror(errno));
         return;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **grown = realloc(names, cap * sizeof *names);
-            if (!grown)
-                break;
-            names = grown;
-        }
-        if (asprintf(&names[n], "%s/%s", path, e->d_name) < 0)
-            break;
-        n++;
-    }
-    closedir(d);
-    if (n)
-        qsort(names, n, sizeof *names, cmp_names);
-    for (size_t i = 0; i < n; i++) {
+    for (long i = 0; i < n; i++) {
         gather(r, names[i], cls);
         free(names[i]);
     }

@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "text/content.h"
 #include "util/arena.h"
+#include "support/tmpdir.h"
 
 /* ---- helpers ---- */
 
@@ -506,42 +507,6 @@ static void test_model_cap(void **state)
 
 /* ---- persistence ---- */
 
-struct tmp {
-    char dir[32];
-    char path[64];
-};
-
-static int tmp_setup(void **state)
-{
-    struct tmp *t = test_calloc(1, sizeof *t);
-    snprintf(t->dir, sizeof t->dir, "/tmp/sg-bayes-XXXXXX");
-    if (!mkdtemp(t->dir)) {
-        test_free(t);
-        return -1;
-    }
-    snprintf(t->path, sizeof t->path, "%s/s.db", t->dir);
-    *state = t;
-    return 0;
-}
-
-static int tmp_teardown(void **state)
-{
-    struct tmp *t = *state;
-    DIR *d = opendir(t->dir);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char p[320];
-        snprintf(p, sizeof p, "%s/%s", t->dir, de->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    int rc = rmdir(t->dir);
-    test_free(t);
-    return rc;
-}
 
 static int64_t query_int(const char *path, const char *sql)
 {

@@ -18,48 +18,13 @@
 #include "store/keys.h"
 #include "store/store.h"
 #include "store/store_internal.h"
+#include "support/tmpdir.h"
 
 #define SEC INT64_C(1000000)
 #define T0 (INT64_C(1795392000) * SEC) /* 2026-11-23T00:00:00Z */
 
 /* ---- helpers ---- */
 
-struct tmp {
-    char dir[32];
-    char path[64];
-};
-
-static int tmp_setup(void **state)
-{
-    struct tmp *t = test_calloc(1, sizeof *t);
-    snprintf(t->dir, sizeof t->dir, "/tmp/sg-keys-XXXXXX");
-    if (!mkdtemp(t->dir)) {
-        test_free(t);
-        return -1;
-    }
-    snprintf(t->path, sizeof t->path, "%s/k.db", t->dir);
-    *state = t;
-    return 0;
-}
-
-static int tmp_teardown(void **state)
-{
-    struct tmp *t = *state;
-    DIR *d = opendir(t->dir);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char p[320];
-        snprintf(p, sizeof p, "%s/%s", t->dir, de->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    int rc = rmdir(t->dir);
-    test_free(t);
-    return rc;
-}
 
 static struct sg_store *open_memory(void)
 {
