@@ -224,6 +224,8 @@ SG_EXTERN void sg_event_free(struct sg_event *ev);
 SG_EXTERN enum sg_event_type sg_event_type(const struct sg_event *ev);
 /* The event's "at", or 0 when it has none. */
 SG_EXTERN sg_time sg_event_at(const struct sg_event *ev);
+/* The event's tenant (every event type has one); owned by the event. */
+SG_EXTERN const char *sg_event_tenant(const struct sg_event *ev);
 
 struct sg_engine;
 /* cfg is copied; store and clock are borrowed and must outlive the engine. Loads lists and

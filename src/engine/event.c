@@ -433,3 +433,4 @@ void sg_event_free(struct sg_event *ev)
 
 enum sg_event_type sg_event_type(const struct sg_event *ev) { return ev->type; }
 sg_time sg_event_at(const struct sg_event *ev) { return ev->at; }
+const char *sg_event_tenant(const struct sg_event *ev) { return ev->tenant; }
