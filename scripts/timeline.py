@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints replay verdicts as a timeline: time, who, to whom, action, and the first reason.
+"""Prints replay verdicts as a timeline: time, who, to whom, action, and the weightiest reason.
 
 Usage: timeline.py EVENTS.jsonl VERDICTS.jsonl. Colours when stdout is a terminal.
 """
@@ -27,7 +27,8 @@ for line in open(verdicts):
     if "type" in v and v["type"] == "alert":
         print(f"{v['at']:<20} ALERT {v.get('kind')}: {v.get('reason')}")
         continue
-    reason = v["reasons"][0] if v.get("reasons") else None
+    # The weightiest reason explains the verdict best (a ban or trust gate before a small rule).
+    reason = max(v["reasons"], key=lambda r: r["score"]) if v.get("reasons") else None
     why = f"{reason['code']}: {reason['message']}" if reason else ""
     if "account" in v:
         what, who, to = "signup", v["account"], ""
