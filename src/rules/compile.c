@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules/hscache.h"
 #include "rules/internal.h"
 #include "util/alloc.h"
 
@@ -149,8 +150,7 @@ int sg__rules_compile(struct sg_rules *rs, sg__rules_report_fn report, void *ud)
             break;
         hs_compile_error_t *cerr = NULL;
         hs_database_t *db = NULL;
-        if (hs_compile_multi(texts, flags, ids, (unsigned)live, HS_MODE_BLOCK, NULL, &db, &cerr) ==
-            HS_SUCCESS) {
+        if (sg__hs_compile_cached(texts, flags, ids, (unsigned)live, &db, &cerr) == HS_SUCCESS) {
             rs->expr_rule = sg__calloc(live, sizeof *rs->expr_rule);
             rs->expr_som = sg__calloc(live, sizeof *rs->expr_som);
             if (!rs->expr_rule || !rs->expr_som) {

@@ -1,0 +1,12 @@
+/* hs_compile_multi (HS_MODE_BLOCK) with an on-disk cache of the compiled database: see
+ * hscache.c for where it lives and why a bad cache can only cost a compile. */
+#ifndef SG_RULES_HSCACHE_H
+#define SG_RULES_HSCACHE_H
+
+#include <hs.h>
+
+hs_error_t sg__hs_compile_cached(const char *const *texts, const unsigned *flags,
+                                 const unsigned *ids, unsigned n, hs_database_t **db,
+                                 hs_compile_error_t **cerr);
+
+#endif
