@@ -4,6 +4,7 @@
  * any change to the rules (or the library) misses. The cache lives in a directory only the user
  * can write ($SENDGUARD_CACHE_DIR, else $XDG_CACHE_HOME/sendguard, else ~/.cache/sendguard);
  * anything wrong with it (missing, foreign, unreadable, corrupt) just means compiling. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hs.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rules/hscache.h"
@@ -20,6 +22,11 @@
 #include "util/hash.h"
 
 #define SG_HSCACHE_MAX_BYTES (256u << 20)
+/* Only compiles slower than this are worth a file (the shipped rules take seconds; a test's
+ * or a fuzz input's small set takes milliseconds and would only fill the directory). */
+#define SG_HSCACHE_MIN_COMPILE_NS 100000000LL
+/* At most this many entries: saving one more removes the oldest. */
+#define SG_HSCACHE_MAX_ENTRIES 16
 
 /* The cache directory, created 0700 if missing; false when there is no safe one. */
 static bool cache_dir(char *out, size_t size)
@@ -91,6 +98,46 @@ static hs_database_t *load(const char *path)
     return db;
 }
 
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Keeps the directory to SG_HSCACHE_MAX_ENTRIES - 1 entries by removing the oldest. */
+static void prune(const char *dir)
+{
+    for (;;) {
+        DIR *d = opendir(dir);
+        if (!d)
+            return;
+        int n = 0;
+        char oldest[PATH_MAX] = "";
+        struct timespec oldest_at = {0, 0};
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t len = strlen(e->d_name);
+            if (len < 6 || e->d_name[0] == '.' || strcmp(e->d_name + len - 5, ".hsdb") != 0)
+                continue;
+            char path[PATH_MAX];
+            struct stat st;
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            if (lstat(path, &st) != 0)
+                continue;
+            n++;
+            if (!oldest[0] || st.st_mtim.tv_sec < oldest_at.tv_sec ||
+                (st.st_mtim.tv_sec == oldest_at.tv_sec && st.st_mtim.tv_nsec < oldest_at.tv_nsec)) {
+                snprintf(oldest, sizeof oldest, "%s", path);
+                oldest_at = st.st_mtim;
+            }
+        }
+        closedir(d);
+        if (n < SG_HSCACHE_MAX_ENTRIES || unlink(oldest) != 0)
+            return;
+    }
+}
+
 /* Writes atomically (a private temporary file, then rename); failures are ignored. */
 static void save(const char *dir, const char *path, const hs_database_t *db)
 {
@@ -126,8 +173,15 @@ hs_error_t sg__hs_compile_cached(const char *const *texts, const unsigned *flags
             return HS_SUCCESS;
         }
     }
+    long long start = now_ns();
     hs_error_t rc = hs_compile_multi(texts, flags, ids, n, HS_MODE_BLOCK, NULL, db, cerr);
-    if (rc == HS_SUCCESS && cached)
+    /* SENDGUARD_CACHE_MIN_MS overrides the threshold (tests cache their small sets with 0). */
+    const char *min_ms = getenv("SENDGUARD_CACHE_MIN_MS");
+    long long min_ns = min_ms && *min_ms ? strtoll(min_ms, NULL, 10) * 1000000LL
+                                         : SG_HSCACHE_MIN_COMPILE_NS;
+    if (rc == HS_SUCCESS && cached && now_ns() - start >= min_ns) {
+        prune(dir);
         save(dir, path, *db);
+    }
     return rc;
 }

@@ -55,6 +55,7 @@ static void writes_then_reads(void **state)
 {
     struct tmp *t = *state;
     setenv("SENDGUARD_CACHE_DIR", t->dir, 1);
+    setenv("SENDGUARD_CACHE_MIN_MS", "0", 1); /* this small set compiles in milliseconds */
     char entry[512];
     assert_int_equal(count_entries(t->dir, entry, sizeof entry), 0);
     load_ok();
@@ -75,6 +76,17 @@ static void writes_then_reads(void **state)
     assert_int_equal(stat(entry, &after), 0);
     assert_true(after.st_size > 100);
     unsetenv("SENDGUARD_CACHE_DIR");
+    unsetenv("SENDGUARD_CACHE_MIN_MS");
+}
+
+static void quick_compiles_are_not_cached(void **state)
+{
+    struct tmp *t = *state;
+    setenv("SENDGUARD_CACHE_DIR", t->dir, 1);
+    load_ok(); /* milliseconds: below the default threshold */
+    char entry[512];
+    assert_int_equal(count_entries(t->dir, entry, sizeof entry), 0);
+    unsetenv("SENDGUARD_CACHE_DIR");
 }
 
 static void unsafe_dir_is_not_used(void **state)
@@ -82,10 +94,12 @@ static void unsafe_dir_is_not_used(void **state)
     struct tmp *t = *state;
     assert_int_equal(chmod(t->dir, 0777), 0); /* others could plant a database here */
     setenv("SENDGUARD_CACHE_DIR", t->dir, 1);
+    setenv("SENDGUARD_CACHE_MIN_MS", "0", 1);
     load_ok();
     char entry[512];
     assert_int_equal(count_entries(t->dir, entry, sizeof entry), 0);
     unsetenv("SENDGUARD_CACHE_DIR");
+    unsetenv("SENDGUARD_CACHE_MIN_MS");
     assert_int_equal(chmod(t->dir, 0700), 0);
 }
 
@@ -94,6 +108,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(writes_then_reads, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(unsafe_dir_is_not_used, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(quick_compiles_are_not_cached, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
