@@ -16,6 +16,7 @@
 #include "util/alloc.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
+#include "util/yamltext.h"
 #include "util/timefmt.h"
 
 #define MAX_INPUT ((size_t)16 << 20)  /* a config file, not a data set */
@@ -846,39 +847,20 @@ static void fail_syntax(struct load_ctx *ctx, struct fy_diag *diag)
         fail(ctx, SG_ECONFIG, 0, "invalid YAML");
 }
 
-/* A config is UTF-8 text without control characters and without YAML directives. Checked
- * before libfyaml sees it: 0.7.x can loop forever or read past its buffers on invalid UTF-8
- * and in its directive scanner (upstream issues #101, #175), and a config needs neither. */
+/* A config is UTF-8 text without control characters and without YAML directives (why: see
+ * util/yamltext.h). */
 static bool check_text(struct load_ctx *ctx, const char *yaml, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)yaml;
-    int line = 1;
-    bool line_start = true;
-    for (size_t i = 0; i < len;) {
-        unsigned c = s[i];
-        if (line_start && c == '%') {
-            fail(ctx, SG_ECONFIG, line, "YAML directives (%%YAML, %%TAG) are not supported");
-            return false;
-        }
-        line_start = false;
-        if (c == '\n') {
-            line++;
-            line_start = true;
-            i++;
-            continue;
-        }
-        if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
-            fail(ctx, SG_ECONFIG, line, "control character 0x%02x in the text", c);
-            return false;
-        }
-        size_t n = sg__utf8_seq(s + i, len - i);
-        if (n == 0) {
-            fail(ctx, SG_ECONFIG, line, "not valid UTF-8");
-            return false;
-        }
-        i += n;
-    }
-    return true;
+    const char *why;
+    int byte;
+    int line = sg__yaml_text_check(yaml, len, &why, &byte);
+    if (line == 0)
+        return true;
+    if (byte >= 0)
+        fail(ctx, SG_ECONFIG, line, "control character 0x%02x in the text", byte);
+    else
+        fail(ctx, SG_ECONFIG, line, "%s", why);
+    return false;
 }
 
 /* Parses the one YAML document in yaml[0..len) and applies it to ctx->cfg. */

@@ -21,6 +21,7 @@
 #include "util/alloc.h"
 #include "util/hash.h"
 #include "util/utf8.h"
+#include "util/yamltext.h"
 
 #define ALL_CHANNELS ((1u << SG_CH_COUNT) - 1)
 
@@ -164,38 +165,20 @@ static const char *what_node(struct fy_node *n)
     return "a scalar";
 }
 
-/* A rule file is UTF-8 text without control characters and without YAML directives; checked
- * before libfyaml sees it (0.7.x misbehaves on invalid UTF-8 and in its directive scanner). */
+/* A rule file is UTF-8 text without control characters and without YAML directives (why: see
+ * util/yamltext.h). */
 static bool check_text(struct loader *L, const char *text, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)text;
-    int line = 1;
-    bool line_start = true;
-    for (size_t i = 0; i < len;) {
-        unsigned c = s[i];
-        if (line_start && c == '%') {
-            err_at(L, line, NULL, "YAML directives (%%YAML, %%TAG) are not supported");
-            return false;
-        }
-        line_start = false;
-        if (c == '\n') {
-            line++;
-            line_start = true;
-            i++;
-            continue;
-        }
-        if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
-            err_at(L, line, NULL, "control character 0x%02x in the text", c);
-            return false;
-        }
-        size_t n = sg__utf8_seq(s + i, len - i);
-        if (n == 0) {
-            err_at(L, line, NULL, "not valid UTF-8");
-            return false;
-        }
-        i += n;
-    }
-    return true;
+    const char *why;
+    int byte;
+    int line = sg__yaml_text_check(text, len, &why, &byte);
+    if (line == 0)
+        return true;
+    if (byte >= 0)
+        err_at(L, line, NULL, "control character 0x%02x in the text", byte);
+    else
+        err_at(L, line, NULL, "%s", why);
+    return false;
 }
 
 /* ---- the code table ------------------------------------------------------------------------ */
