@@ -15,7 +15,6 @@
 
 #include "util/alloc.h"
 #include "util/strbuf.h"
-#include "util/utf8.h"
 #include "util/yamltext.h"
 #include "util/timefmt.h"
 

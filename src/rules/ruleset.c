@@ -20,7 +20,6 @@
 #include "rules/internal.h"
 #include "util/alloc.h"
 #include "util/hash.h"
-#include "util/utf8.h"
 #include "util/yamltext.h"
 
 #define ALL_CHANNELS ((1u << SG_CH_COUNT) - 1)
