@@ -13,8 +13,18 @@
 
 struct check_run {
     struct sg_engine *engine;
+    const char *tenant; /* for raw mail, which names none */
     int failures;
 };
+
+/* A JSON event starts with '{' (after white space); anything else is taken as raw mail. */
+static bool is_json(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n')
+            return buf[i] == '{';
+    return true; /* empty: let the JSON parser say what is wrong */
+}
 
 /* Prints {"file":..., <verdict fields>} or {"file":..., "error":{...}}. */
 static void emit(const char *file, const char *json, const char *error_code, const char *error)
@@ -39,7 +49,8 @@ static void judge(struct check_run *run, const char *file, const char *buf, size
 {
     struct sg_event *ev;
     char *err = NULL;
-    int rc = sg_event_parse(buf, len, SG_EV_MESSAGE, &ev, &err);
+    int rc = is_json(buf, len) ? sg_event_parse(buf, len, SG_EV_MESSAGE, &ev, &err)
+                               : sg_event_from_rfc822(buf, len, run->tenant, &ev, &err);
     if (rc) {
         emit(file, NULL, "invalid_event", err ? err : sg_strerror(rc));
         sg_free(err);
@@ -106,9 +117,11 @@ static void judge_path(struct check_run *run, const char *path)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: sendguard check [--db FILE] [--config FILE] [PATH...]\n"
+            "usage: sendguard check [--db FILE] [--config FILE] [--tenant T] [PATH...]\n"
             "Judges each message event (a JSON file, or every file in a directory; stdin when no\n"
             "PATH) against the stored state as if sent now. Records nothing, moves no counter.\n"
+            "A file that is not JSON is read as a raw RFC 822 mail (email channel) of tenant T\n"
+            "(default \"default\"): From is the sender, To/Cc/Bcc the recipients.\n"
             "One JSON verdict per message on stdout. Exit 1 if any input could not be judged.\n");
 }
 
@@ -117,15 +130,18 @@ int cmd_check(int argc, char **argv)
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},
         {"config", required_argument, NULL, 'c'},
+        {"tenant", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     struct cli_env env = {0};
+    const char *tenant = "default";
     int c;
-    while ((c = getopt_long(argc, argv, "d:c:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:c:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': env.db = optarg; break;
         case 'c': env.config = optarg; break;
+        case 't': tenant = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -135,7 +151,7 @@ int cmd_check(int argc, char **argv)
         return 1;
     }
     struct sg_clock clock = {sg_clock_wall, NULL};
-    struct check_run run = {.engine = cli_engine(&env, &clock)};
+    struct check_run run = {.engine = cli_engine(&env, &clock), .tenant = tenant};
     if (!run.engine) {
         cli_close(&env);
         return 1;

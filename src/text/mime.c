@@ -21,6 +21,8 @@ static void init_gmime(void)
     g_mime_init();
 }
 
+void sg__mime_init(void) { pthread_once(&gmime_once, init_gmime); }
+
 /* ---- charsets ------------------------------------------------------------------------------ */
 
 /* windows-1252 0x80..0x9F (the rest of the range is Latin-1); undefined bytes map to the C1

@@ -40,6 +40,9 @@ struct sg_mime {
 
 /* Parses raw[0..len) into out, allocating in a. Returns 0 (also for broken input: see
  * out->broken), SG_ETOOBIG when a limit was hit (out holds what fitted), SG_ENOMEM. */
+/* Initialises GMime once per process (every GMime user here calls it first). */
+void sg__mime_init(void);
+
 int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mime *out);
 
 /* Converts s[0..n) from charset (NULL: undeclared) to UTF-8 in the arena. Undeclared text is

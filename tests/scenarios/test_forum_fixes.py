@@ -149,6 +149,29 @@ class ForumFixes(unittest.TestCase):
         run("check", "--db", os.path.join(self.tmp.name, "nope.db"), paths[0], expect=1)
         self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "nope.db")))
 
+    def test_check_reads_raw_mail(self):
+        # A file that is not JSON is a raw RFC 822 mail: From is the sender, To/Cc the recipients.
+        eml = os.path.join(self.tmp.name, "lure.eml")
+        with open(eml, "w") as f:
+            f.write('From: "PayPal" <alerts@secure-paypa1.example>\r\n'
+                    "To: ann@clinic.example, bob@clinic.example\r\n"
+                    "Subject: Your account has been suspended\r\n"
+                    "Message-ID: <lure-1@x>\r\n\r\n"
+                    "Your account has been suspended. Verify your password within 24 hours: "
+                    "http://paypal.com.verify-login.example/\r\n")
+        r = json.loads(run("check", "--tenant", "clinic", eml).stdout)
+        self.assertEqual(r["file"], eml)
+        self.assertEqual(r["id"], "lure-1@x")
+        self.assertEqual(r["tenant"], "clinic")
+        self.assertEqual(r["sender"], "alerts@secure-paypa1.example")
+        self.assertEqual(r["recipients"], 2)
+        self.assertIn(r["action"], ("hold", "reject"))
+        bad = os.path.join(self.tmp.name, "nofrom.eml")
+        with open(bad, "w") as f:
+            f.write("To: ann@clinic.example\r\n\r\nhello\r\n")
+        r = json.loads(run("check", bad, expect=1).stdout)
+        self.assertEqual(r["error"]["message"], "raw: no From address")
+
     def test_bad_lines_named(self):
         lines = [ev(10, type="account", tenant="f", account="a"),
                  '{"type":"message","at":"2026-11-23T00:00:11Z","tenant":"f","id":"m","channel":"private_message","sender":"a","recipients":"x"}',

@@ -1,0 +1,143 @@
+/* sg_event_from_rfc822: a message event from a raw mail, so a door that holds mail rather than a
+ * platform's JSON (`sendguard check` on .eml files, later the milter) judges it like any other
+ * message. The addresses come from GMime's header parsing; the body is left to the content
+ * checks, which parse `raw` themselves. */
+#include <gmime/gmime.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/event.h"
+#include "engine/policy.h"
+#include "text/mime.h"
+#include "util/alloc.h"
+#include "util/hash.h"
+
+struct addrs {
+    const char **v;
+    size_t n, cap;
+    size_t bytes; /* their lengths plus NULs */
+};
+
+/* Collects mailbox addresses, groups flattened, up to the event's recipient limit. */
+static void collect(InternetAddressList *list, struct addrs *out, int depth)
+{
+    int n = list ? internet_address_list_length(list) : 0;
+    for (int i = 0; i < n && out->n <= SG_EVENT_MAX_RECIPIENTS; i++) {
+        InternetAddress *ia = internet_address_list_get_address(list, i);
+        if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+            if (depth < 4)
+                collect(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out, depth + 1);
+            continue;
+        }
+        const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+        size_t len = addr ? strlen(addr) : 0;
+        if (len == 0 || len > SG_EVENT_MAX_ID)
+            continue;
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? out->cap * 2 : 16;
+            const char **grown = sg__realloc(out->v, cap * sizeof *grown);
+            if (!grown)
+                return;
+            out->v = grown;
+            out->cap = cap;
+        }
+        out->v[out->n++] = addr;
+        out->bytes += len + 1;
+    }
+}
+
+__attribute__((format(printf, 2, 3))) static int fail(char **errmsg, const char *fmt, ...)
+{
+    if (errmsg) {
+        char buf[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        *errmsg = sg__strdup(buf);
+    }
+    return SG_EPARSE;
+}
+
+static char *put(struct sg_event *ev, const char *s)
+{
+    size_t n = strlen(s);
+    char *out = ev->strings + ev->strings_used;
+    memcpy(out, s, n + 1);
+    ev->strings_used += n + 1;
+    return out;
+}
+
+int sg_event_from_rfc822(const char *raw, size_t len, const char *tenant, struct sg_event **out,
+                         char **errmsg)
+{
+    *out = NULL;
+    if (errmsg)
+        *errmsg = NULL;
+    if (!tenant || !*tenant || strlen(tenant) > SG_EVENT_MAX_ID)
+        return fail(errmsg, "tenant: must be 1 to %d bytes", SG_EVENT_MAX_ID);
+    if (len > SG_EVENT_MAX_BYTES) {
+        fail(errmsg, "raw: larger than %u bytes (%zu)", SG_EVENT_MAX_BYTES, len);
+        return SG_ETOOBIG;
+    }
+    sg__mime_init();
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    if (!msg)
+        return fail(errmsg, "raw: not an RFC 822 message");
+    int rc = 0;
+    struct addrs from = {0}, to = {0};
+    collect(g_mime_message_get_from(msg), &from, 0);
+    collect(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO), &to, 0);
+    collect(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_CC), &to, 0);
+    collect(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_BCC), &to, 0);
+    const char *message_id = g_mime_message_get_message_id(msg);
+    char id[SG_EVENT_MAX_ID + 1];
+    if (message_id && *message_id && strlen(message_id) <= SG_EVENT_MAX_ID)
+        snprintf(id, sizeof id, "%s", message_id);
+    else
+        snprintf(id, sizeof id, "sha-%016llx", (unsigned long long)sg__hash(raw, len, 0x53474d41ULL));
+    struct sg_event *ev = NULL;
+    if (from.n == 0) {
+        rc = fail(errmsg, "raw: no From address");
+    } else if (to.n == 0) {
+        rc = fail(errmsg, "raw: no recipients (To, Cc or Bcc)");
+    } else if (to.n > SG_EVENT_MAX_RECIPIENTS) {
+        fail(errmsg, "raw: more than %d recipients", SG_EVENT_MAX_RECIPIENTS);
+        rc = SG_ETOOBIG;
+    } else if (!(ev = sg__calloc(1, sizeof *ev)) ||
+               !(ev->strings_cap = strlen(tenant) + strlen(id) + from.bytes + to.bytes + len + 8,
+                 ev->strings = sg__malloc(ev->strings_cap)) ||
+               !(ev->recipients = sg__malloc(to.n * sizeof *ev->recipients))) {
+        rc = SG_ENOMEM;
+    } else {
+        ev->type = SG_EV_MESSAGE;
+        ev->channel = SG_CH_EMAIL;
+        ev->verified = -1;
+        ev->tenant = put(ev, tenant);
+        ev->id = put(ev, id);
+        ev->sender = put(ev, from.v[0]);
+        for (size_t i = 0; i < to.n; i++)
+            ev->recipients[i] = put(ev, to.v[i]);
+        ev->nrecipients = to.n;
+        char *copy = ev->strings + ev->strings_used; /* raw may hold NULs: copy by length */
+        memcpy(copy, raw, len);
+        copy[len] = '\0';
+        ev->strings_used += len + 1;
+        ev->raw = copy;
+        ev->raw_len = len;
+    }
+    sg__free(from.v);
+    sg__free(to.v);
+    g_object_unref(msg);
+    if (rc) {
+        sg_event_free(ev);
+        return rc;
+    }
+    *out = ev;
+    return 0;
+}

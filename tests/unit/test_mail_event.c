@@ -1,0 +1,85 @@
+/* Message events from raw mail (sg_event_from_rfc822): sender from From, recipients from To, Cc
+ * and Bcc (groups flattened), the Message-ID as id, and errors that say what is missing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/event.h"
+#include "engine/policy.h"
+
+static struct sg_event *parse_ok(const char *mail)
+{
+    struct sg_event *ev = NULL;
+    char *err = NULL;
+    int rc = sg_event_from_rfc822(mail, strlen(mail), "clinic", &ev, &err);
+    if (rc)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_null(err);
+    return ev;
+}
+
+static void expect_error(const char *mail, const char *want)
+{
+    struct sg_event *ev = NULL;
+    char *err = NULL;
+    assert_int_equal(sg_event_from_rfc822(mail, strlen(mail), "clinic", &ev, &err), SG_EPARSE);
+    assert_null(ev);
+    assert_string_equal(err, want);
+    sg_free(err);
+}
+
+static void addresses_and_id(void **state)
+{
+    struct sg_event *ev = parse_ok("From: \"Dr. A\" <dr.a@clinic.example>\r\n"
+                                   "To: Ann <ann@example.org>, Team: bob@example.org, cy@example.org;\r\n"
+                                   "Cc: dee@example.org\r\n"
+                                   "Message-ID: <m1@clinic.example>\r\n"
+                                   "Subject: Reminder\r\n\r\nSee you on Monday.\r\n");
+    assert_int_equal(sg_event_type(ev), SG_EV_MESSAGE);
+    assert_int_equal(ev->channel, SG_CH_EMAIL);
+    assert_string_equal(sg_event_tenant(ev), "clinic");
+    assert_string_equal(ev->sender, "dr.a@clinic.example");
+    assert_string_equal(ev->id, "m1@clinic.example");
+    assert_int_equal(ev->nrecipients, 4);
+    assert_string_equal(ev->recipients[0], "ann@example.org");
+    assert_string_equal(ev->recipients[1], "bob@example.org"); /* the group's members */
+    assert_string_equal(ev->recipients[3], "dee@example.org");
+    assert_non_null(strstr(ev->raw, "See you on Monday."));
+    sg_event_free(ev);
+}
+
+static void id_without_message_id(void **state)
+{
+    const char *mail = "From: a@x.example\nTo: b@y.example\n\nhi\n";
+    struct sg_event *a = parse_ok(mail), *b = parse_ok(mail);
+    assert_int_equal(strncmp(a->id, "sha-", 4), 0);
+    assert_string_equal(a->id, b->id); /* the same text, the same id */
+    sg_event_free(a);
+    sg_event_free(b);
+}
+
+static void errors(void **state)
+{
+    expect_error("To: b@y.example\nSubject: x\n\nhi\n", "raw: no From address");
+    expect_error("From: a@x.example\nSubject: x\n\nhi\n", "raw: no recipients (To, Cc or Bcc)");
+    struct sg_event *ev = NULL;
+    char *err = NULL;
+    assert_int_equal(sg_event_from_rfc822("x", 1, "", &ev, &err), SG_EPARSE);
+    assert_string_equal(err, "tenant: must be 1 to 256 bytes");
+    sg_free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(addresses_and_id),
+        cmocka_unit_test(id_without_message_id),
+        cmocka_unit_test(errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
