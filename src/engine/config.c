@@ -418,39 +418,6 @@ static void fail(struct load_ctx *ctx, int rc, int line, const char *fmt, ...)
     va_end(ap);
 }
 
-/* libfyaml 0.7 gives marks only to scalars (tokens): a collection is placed at its first
- * scalar, found within a bounded descent. 0 when there is none (an empty collection). */
-static int node_line(struct fy_node *n)
-{
-    for (int depth = 0; n && depth < 64; depth++) {
-        if (fy_node_is_scalar(n) || fy_node_is_alias(n)) {
-            struct fy_token *t = fy_node_get_scalar_token(n);
-            const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-            return m ? m->line + 1 : 0;
-        }
-        void *it = NULL;
-        if (fy_node_is_sequence(n)) {
-            n = fy_node_sequence_iterate(n, &it);
-        } else {
-            struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
-            n = p ? fy_node_pair_key(p) : NULL;
-        }
-    }
-    return 0;
-}
-
-static bool is_null(struct fy_node *n)
-{
-    if (!n)
-        return true;
-    if (!fy_node_is_scalar(n) || fy_node_is_alias(n) || fy_node_get_style(n) != FYNS_PLAIN)
-        return false;
-    size_t len;
-    const char *s = fy_node_get_scalar(n, &len);
-    return !s || len == 0 || text_is(s, len, "~") || text_is(s, len, "null") ||
-           text_is(s, len, "Null") || text_is(s, len, "NULL");
-}
-
 /* Quotes a scalar for a message, escaped and cut short. */
 static void quote_text(const char *s, size_t n, char *buf, size_t size)
 {
@@ -480,7 +447,7 @@ static void quote_text(const char *s, size_t n, char *buf, size_t size)
 /* What a node holds, for "got ...". */
 static void describe_node(struct fy_node *n, char *buf, size_t size)
 {
-    if (is_null(n))
+    if (sg__yaml_is_null(n))
         snprintf(buf, size, "nothing");
     else if (fy_node_is_alias(n))
         snprintf(buf, size, "an alias");
@@ -600,7 +567,7 @@ static int parse_rates_node(struct load_ctx *ctx, const struct setting *st, stru
     while ((item = fy_node_sequence_iterate(v, &it))) {
         size_t len = 0;
         const char *s = NULL;
-        int iline = node_line(item);
+        int iline = sg__yaml_node_line(item);
         if (fy_node_is_scalar(item) && !fy_node_is_alias(item))
             s = fy_node_get_scalar(item, &len);
         if (!s || r->nwindows == SG_GCRA_MAX_WINDOWS ||
@@ -659,7 +626,7 @@ static int set_leaf(struct load_ctx *ctx, int row, int idx, struct fy_node *v, i
 {
     const struct setting *st = &settings[row];
     /* A list is best placed at its key; a scalar where it stands (it may be lines below). */
-    int line = v && fy_node_is_scalar(v) ? node_line(v) : 0;
+    int line = v && fy_node_is_scalar(v) ? sg__yaml_node_line(v) : 0;
     if (!line)
         line = key_line;
     union value val;
@@ -671,11 +638,11 @@ static int set_leaf(struct load_ctx *ctx, int row, int idx, struct fy_node *v, i
     if (st->type == ST_RATES) {
         if (parse_rates_node(ctx, st, v, line, &val.rates) != 0)
             return -1;
-    } else if (st->type == ST_STRING && is_null(v)) {
+    } else if (st->type == ST_STRING && sg__yaml_is_null(v)) {
         val.s = NULL;
     } else {
         size_t len = 0;
-        const char *s = v && fy_node_is_scalar(v) && !is_null(v) ? fy_node_get_scalar(v, &len) : NULL;
+        const char *s = v && fy_node_is_scalar(v) && !sg__yaml_is_null(v) ? fy_node_get_scalar(v, &len) : NULL;
         int rc = s ? parse_scalar(st, s, len, &val) : 1;
         if (rc == SG_ENOMEM) {
             fail(ctx, SG_ENOMEM, line, "out of memory");
@@ -730,7 +697,7 @@ static void enter_tenant(struct load_ctx *ctx, size_t n)
 
 static int walk_pair(struct load_ctx *ctx, struct fy_node *key, struct fy_node *val, int up_line)
 {
-    int line = node_line(key);
+    int line = sg__yaml_node_line(key);
     if (!line)
         line = up_line;
     size_t klen = 0;
@@ -798,7 +765,7 @@ static int walk_pair(struct load_ctx *ctx, struct fy_node *key, struct fy_node *
     }
     if (m == M_LEAF)
         return set_leaf(ctx, row, idx, val, line);
-    if (is_null(val))
+    if (sg__yaml_is_null(val))
         return 0; /* "channels:" with nothing under it sets nothing */
     if (fy_node_is_alias(val)) {
         fail(ctx, SG_ECONFIG, line, "%s: YAML aliases are not supported", ctx->path);
@@ -807,7 +774,7 @@ static int walk_pair(struct load_ctx *ctx, struct fy_node *key, struct fy_node *
     if (!fy_node_is_mapping(val)) {
         char got[80];
         describe_node(val, got, sizeof got);
-        fail(ctx, SG_ECONFIG, node_line(val) ? node_line(val) : line,
+        fail(ctx, SG_ECONFIG, sg__yaml_node_line(val) ? sg__yaml_node_line(val) : line,
              "%s: expected a mapping of settings, got %s", ctx->path, got);
         return -1;
     }
@@ -895,13 +862,13 @@ static void apply_yaml(struct load_ctx *ctx, const char *yaml, size_t len)
         goto out; /* else an empty stream: comments only */
     }
     struct fy_node *root = fy_document_root(doc);
-    if (!is_null(root)) {
+    if (!sg__yaml_is_null(root)) {
         if (fy_node_is_mapping(root) && !fy_node_is_alias(root)) {
             walk_mapping(ctx, root, 1);
         } else {
             char got[80];
             describe_node(root, got, sizeof got);
-            fail(ctx, SG_ECONFIG, node_line(root), "expected a mapping of settings, got %s", got);
+            fail(ctx, SG_ECONFIG, sg__yaml_node_line(root), "expected a mapping of settings, got %s", got);
         }
     }
     fy_parse_document_destroy(fyp, doc);

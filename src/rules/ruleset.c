@@ -104,56 +104,24 @@ static void nomem(struct loader *L)
     err_at(L, 0, NULL, "out of memory");
 }
 
-/* ---- YAML helpers (as engine/config.c) --------------------------------------------------- */
-
-/* libfyaml 0.7 gives marks only to scalars: a collection is placed at its first scalar. */
-static int node_line(struct fy_node *n)
-{
-    for (int depth = 0; n && depth < 64; depth++) {
-        if (fy_node_is_scalar(n) || fy_node_is_alias(n)) {
-            struct fy_token *t = fy_node_get_scalar_token(n);
-            const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-            return m ? m->line + 1 : 0;
-        }
-        void *it = NULL;
-        if (fy_node_is_sequence(n)) {
-            n = fy_node_sequence_iterate(n, &it);
-        } else {
-            struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
-            n = p ? fy_node_pair_key(p) : NULL;
-        }
-    }
-    return 0;
-}
+/* ---- YAML helpers (shared ones in util/yamltext.c) ------------------------------------------------ */
 
 static bool text_is(const char *s, size_t n, const char *word)
 {
     return strlen(word) == n && memcmp(s, word, n) == 0;
 }
 
-static bool is_null(struct fy_node *n)
-{
-    if (!n)
-        return true;
-    if (!fy_node_is_scalar(n) || fy_node_is_alias(n) || fy_node_get_style(n) != FYNS_PLAIN)
-        return false;
-    size_t len;
-    const char *s = fy_node_get_scalar(n, &len);
-    return !s || len == 0 || text_is(s, len, "~") || text_is(s, len, "null") ||
-           text_is(s, len, "Null") || text_is(s, len, "NULL");
-}
-
 /* The text of a scalar (not an alias, not null), or NULL. */
 static const char *scalar(struct fy_node *n, size_t *len)
 {
-    if (!n || fy_node_is_alias(n) || !fy_node_is_scalar(n) || is_null(n))
+    if (!n || fy_node_is_alias(n) || !fy_node_is_scalar(n) || sg__yaml_is_null(n))
         return NULL;
     return fy_node_get_scalar(n, len);
 }
 
 static const char *what_node(struct fy_node *n)
 {
-    if (is_null(n))
+    if (sg__yaml_is_null(n))
         return "nothing";
     if (fy_node_is_alias(n))
         return "an alias";
@@ -308,7 +276,7 @@ static bool parse_channels(struct loader *L, struct fy_node *v, const char *code
         const char *s = scalar(item, &len);
         int ch = s ? sg__channel_parse(s, len) : -1;
         if (ch < 0) {
-            err_at(L, node_line(item) ? node_line(item) : line, code,
+            err_at(L, sg__yaml_node_line(item) ? sg__yaml_node_line(item) : line, code,
                    "channels: unknown channel \"%.*s\" (expected email, private_message, post, "
                    "comment, sms or notification)",
                    s ? (int)(len > 40 ? 40 : len) : 0, s ? s : "");
@@ -354,7 +322,7 @@ static bool parse_items(struct loader *L, struct sg__rule *r, struct fy_node *v,
     bool ok = true;
     for (int k = 0; k < count; k++) {
         struct fy_node *item = single ? single : fy_node_sequence_iterate(v, &it);
-        int iline = node_line(item) ? node_line(item) : line;
+        int iline = sg__yaml_node_line(item) ? sg__yaml_node_line(item) : line;
         size_t len = 0;
         const char *s = scalar(item, &len);
         if (!s || len == 0 || len > max_len || memchr(s, '\0', len)) {
@@ -399,7 +367,7 @@ static bool parse_rule(struct loader *L, struct fy_node *map, int index, struct 
     r->channels = ALL_CHANNELS;
     r->root = -1;
     *fields = 0;
-    int line = node_line(map);
+    int line = sg__yaml_node_line(map);
     r->line = line;
     if (!map || fy_node_is_alias(map) || !fy_node_is_mapping(map)) {
         err_at(L, line, NULL, "rules[%d]: expected a mapping with %s, got %s", index, rule_keys,
@@ -415,7 +383,7 @@ static bool parse_rule(struct loader *L, struct fy_node *map, int index, struct 
         err_at(L, line, NULL, "rules[%d]: missing code (an UPPER_SNAKE name like PRIZE_CLAIM)", index);
         return false;
     }
-    int cline = node_line(code_node);
+    int cline = sg__yaml_node_line(code_node);
     if (!valid_code(code, clen)) {
         err_at(L, cline, NULL, "rules[%d]: code \"%.*s\" is not UPPER_SNAKE (A-Z, 0-9 and _, "
                "starting with a letter, at most %d characters)", index,
@@ -444,8 +412,8 @@ static bool parse_rule(struct loader *L, struct fy_node *map, int index, struct 
         struct fy_node *k = fy_node_pair_key(pair), *v = fy_node_pair_value(pair);
         size_t klen = 0;
         const char *key = scalar(k, &klen);
-        int kline = node_line(k);
-        int vline = v && fy_node_is_scalar(v) && node_line(v) ? node_line(v) : kline;
+        int kline = sg__yaml_node_line(k);
+        int vline = v && fy_node_is_scalar(v) && sg__yaml_node_line(v) ? sg__yaml_node_line(v) : kline;
         if (!key) {
             err_at(L, kline ? kline : line, label, "expected a field name (%s)", rule_keys);
             ok = false;
@@ -668,7 +636,7 @@ static bool add_brand_name(struct loader *L, struct sg__brand *b, const char *s,
 
 static void parse_brand(struct loader *L, struct fy_node *map, int index)
 {
-    int line = node_line(map);
+    int line = sg__yaml_node_line(map);
     if (!map || fy_node_is_alias(map) || !fy_node_is_mapping(map)) {
         err_at(L, line, NULL, "brands[%d]: expected a mapping with name, domains and optional "
                "names, got %s", index, what_node(map));
@@ -687,14 +655,14 @@ static void parse_brand(struct loader *L, struct fy_node *map, int index)
         nomem(L);
         return;
     }
-    bool ok = add_brand_name(L, &b, ns, nlen, node_line(name));
+    bool ok = add_brand_name(L, &b, ns, nlen, sg__yaml_node_line(name));
     void *it = NULL;
     struct fy_node_pair *pair;
     while ((pair = fy_node_mapping_iterate(map, &it))) {
         size_t klen = 0;
         const char *key = scalar(fy_node_pair_key(pair), &klen);
         struct fy_node *v = fy_node_pair_value(pair);
-        int kline = node_line(fy_node_pair_key(pair));
+        int kline = sg__yaml_node_line(fy_node_pair_key(pair));
         if (key && text_is(key, klen, "name"))
             continue;
         bool is_domains = key && text_is(key, klen, "domains");
@@ -717,7 +685,7 @@ static void parse_brand(struct loader *L, struct fy_node *map, int index)
         while ((item = fy_node_sequence_iterate(v, &it2))) {
             size_t len = 0;
             const char *s = scalar(item, &len);
-            int iline = node_line(item) ? node_line(item) : kline;
+            int iline = sg__yaml_node_line(item) ? sg__yaml_node_line(item) : kline;
             if (!s || len == 0 || len > 253 || memchr(s, '\0', len)) {
                 err_at(L, iline, NULL, "brand %s: expected text, got %s", b.name, what_node(item));
                 ok = false;
@@ -796,10 +764,10 @@ static void discard_diag(struct fy_diag *diag, void *user, const char *buf, size
 
 static void walk_document(struct loader *L, struct fy_node *root)
 {
-    if (is_null(root))
+    if (sg__yaml_is_null(root))
         return;
     if (fy_node_is_alias(root) || !fy_node_is_mapping(root)) {
-        err_at(L, node_line(root), NULL, "expected a mapping with rules: and/or brands:, got %s",
+        err_at(L, sg__yaml_node_line(root), NULL, "expected a mapping with rules: and/or brands:, got %s",
                what_node(root));
         return;
     }
@@ -809,7 +777,7 @@ static void walk_document(struct loader *L, struct fy_node *root)
         size_t klen = 0;
         const char *key = scalar(fy_node_pair_key(pair), &klen);
         struct fy_node *v = fy_node_pair_value(pair);
-        int kline = node_line(fy_node_pair_key(pair));
+        int kline = sg__yaml_node_line(fy_node_pair_key(pair));
         bool is_rules = key && text_is(key, klen, "rules");
         bool is_brands = key && text_is(key, klen, "brands");
         if (!is_rules && !is_brands) {
@@ -817,7 +785,7 @@ static void walk_document(struct loader *L, struct fy_node *root)
                    key ? (int)(klen > 40 ? 40 : klen) : 0, key ? key : "");
             continue;
         }
-        if (is_null(v))
+        if (sg__yaml_is_null(v))
             continue;
         if (fy_node_is_alias(v) || !fy_node_is_sequence(v)) {
             err_at(L, kline, NULL, "%s: expected a list, got %s", is_rules ? "rules" : "brands",

@@ -24,6 +24,7 @@
 #include "text/content.h"
 #include "util/arena.h"
 #include "util/alloc.h"
+#include "util/yamltext.h"
 
 #ifndef SG_SOURCE_DIR
 #error "SG_SOURCE_DIR must name the source tree (a string literal)"
@@ -163,25 +164,6 @@ static void fail_case(struct runner *r, int line, const char *fmt, ...)
     r->failures++;
 }
 
-static int line_of(struct fy_node *n)
-{
-    for (int d = 0; n && d < 32; d++) {
-        if (fy_node_is_scalar(n)) {
-            struct fy_token *t = fy_node_get_scalar_token(n);
-            const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-            return m ? m->line + 1 : 0;
-        }
-        void *it = NULL;
-        if (fy_node_is_sequence(n)) {
-            n = fy_node_sequence_iterate(n, &it);
-        } else {
-            struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
-            n = p ? fy_node_pair_key(p) : NULL;
-        }
-    }
-    return 0;
-}
-
 /* A scalar as a string in the arena. */
 static const char *text_of(struct runner *r, struct fy_node *n)
 {
@@ -196,7 +178,7 @@ static double number_of(struct runner *r, struct fy_node *n)
     char *end = NULL;
     double v = s ? strtod(s, &end) : NAN;
     if (!s || *end)
-        fail_case(r, line_of(n), "expected a number");
+        fail_case(r, sg__yaml_node_line(n), "expected a number");
     return v;
 }
 
@@ -227,7 +209,7 @@ static bool parse_msg(struct runner *r, struct fy_node *n, struct msg *m, double
         return true;
     }
     if (!fy_node_is_mapping(n)) {
-        fail_case(r, line_of(n), "a case is a text or a mapping");
+        fail_case(r, sg__yaml_node_line(n), "a case is a text or a mapping");
         return false;
     }
     void *it = NULL;
@@ -236,7 +218,7 @@ static bool parse_msg(struct runner *r, struct fy_node *n, struct msg *m, double
         const char *k = text_of(r, fy_node_pair_key(p));
         struct fy_node *v = fy_node_pair_value(p);
         if (!k) {
-            fail_case(r, line_of(n), "bad key");
+            fail_case(r, sg__yaml_node_line(n), "bad key");
             return false;
         }
         if (!strcmp(k, "subject")) {
@@ -249,7 +231,7 @@ static bool parse_msg(struct runner *r, struct fy_node *n, struct msg *m, double
             const char *ch = text_of(r, v);
             m->channel = ch ? sg__channel_parse(ch, strlen(ch)) : -1;
             if (m->channel < 0)
-                fail_case(r, line_of(v), "unknown channel");
+                fail_case(r, sg__yaml_node_line(v), "unknown channel");
         } else if (!strcmp(k, "attachments")) {
             m->attachments = (long)number_of(r, v);
         } else if (!strcmp(k, "zero_width")) {
@@ -280,7 +262,7 @@ static bool parse_msg(struct runner *r, struct fy_node *n, struct msg *m, double
                     const char *name = text_of(r, f);
                     unsigned fl = name ? url_flag(name) : 0;
                     if (!fl)
-                        fail_case(r, line_of(f), "unknown URL flag");
+                        fail_case(r, sg__yaml_node_line(f), "unknown URL flag");
                     flags |= fl;
                 }
                 m->url_flags[m->nurls++] = flags;
@@ -292,12 +274,12 @@ static bool parse_msg(struct runner *r, struct fy_node *n, struct msg *m, double
                 const char *name = text_of(r, fy_node_pair_key(fp));
                 int f = name ? sg__rules_fact_parse(name, strlen(name)) : -1;
                 if (f < 0)
-                    fail_case(r, line_of(fy_node_pair_key(fp)), "unknown fact");
+                    fail_case(r, sg__yaml_node_line(fy_node_pair_key(fp)), "unknown fact");
                 else
                     m->facts.v[f] = number_of(r, fy_node_pair_value(fp));
             }
         } else {
-            fail_case(r, line_of(fy_node_pair_key(p)), "unknown case field \"%s\"", k);
+            fail_case(r, sg__yaml_node_line(fy_node_pair_key(p)), "unknown case field \"%s\"", k);
             return false;
         }
     }
@@ -325,7 +307,7 @@ static void run_rule_cases(struct runner *r, const char *key, struct fy_node *v)
     snprintf(code, sizeof code, "%s", key ? key : "");
     int idx = sg__rules_find(shipped, code);
     if (idx < 0) {
-        fail_case(r, line_of(v), "no shipped rule %s", code);
+        fail_case(r, sg__yaml_node_line(v), "no shipped rule %s", code);
         return;
     }
     void *it = NULL;
@@ -334,7 +316,7 @@ static void run_rule_cases(struct runner *r, const char *key, struct fy_node *v)
         const char *kind = text_of(r, fy_node_pair_key(p));
         bool fires = kind && !strcmp(kind, "fires");
         if (!kind || (!fires && strcmp(kind, "quiet"))) {
-            fail_case(r, line_of(fy_node_pair_key(p)), "expected fires or quiet");
+            fail_case(r, sg__yaml_node_line(fy_node_pair_key(p)), "expected fires or quiet");
             continue;
         }
         void *it2 = NULL;
@@ -351,7 +333,7 @@ static void run_rule_cases(struct runner *r, const char *key, struct fy_node *v)
             if (has_hit(hits, n, code) != fires) {
                 char got[2048];
                 describe(hits, n, got, sizeof got);
-                fail_case(r, line_of(item), "%s should %s on \"%.80s\" (hits: %s)", code,
+                fail_case(r, sg__yaml_node_line(item), "%s should %s on \"%.80s\" (hits: %s)", code,
                           fires ? "fire" : "stay quiet", short_text(&m), got);
             }
             (fires ? r->fires : r->quiet)[idx]++;
@@ -379,7 +361,7 @@ static void run_corpus(struct runner *r, struct fy_node *v, bool ham)
         if (ham ? total > limit : total < limit) {
             char got[2048];
             describe(hits, n, got, sizeof got);
-            fail_case(r, line_of(item), "%s scored %g (%s %g) on \"%.80s\" (hits: %s)",
+            fail_case(r, sg__yaml_node_line(item), "%s scored %g (%s %g) on \"%.80s\" (hits: %s)",
                       ham ? "legitimate mail" : "lure", total, ham ? "max" : "min", limit,
                       short_text(&m), got);
         }
@@ -408,7 +390,7 @@ static void run_case_file(struct runner *r, const char *path)
         } else if (k && (!strcmp(k, "ham") || !strcmp(k, "spam"))) {
             run_corpus(r, v, k[0] == 'h');
         } else {
-            fail_case(r, line_of(fy_node_pair_key(p)), "expected cases, ham or spam");
+            fail_case(r, sg__yaml_node_line(fy_node_pair_key(p)), "expected cases, ham or spam");
         }
     }
     fy_document_destroy(doc);
