@@ -13,8 +13,8 @@
 #include "sendguard.h"
 #include "text/content.h"
 #include "util/arena.h"
+#include "support/arena_fixture.h"
 
-static struct sg_arena *arena;
 
 static struct sg_content build(struct sg_event *ev, int want_rc)
 {
@@ -209,23 +209,11 @@ static void limits(void **state)
     free(big);
 }
 
-static int setup(void **state)
-{
-    arena = sg__arena_new(0);
-    return arena ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    sg__arena_free(arena);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fields), cmocka_unit_test(alternatives), cmocka_unit_test(raw),
         cmocka_unit_test(tricks), cmocka_unit_test(limits),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, arena_setup, arena_teardown);
 }

@@ -15,8 +15,8 @@
 #include "sendguard.h"
 #include "text/html.h"
 #include "util/arena.h"
+#include "support/arena_fixture.h"
 
-static struct sg_arena *arena;
 
 static const char *guarded(const char *text, size_t len)
 {
@@ -201,18 +201,6 @@ static void limits(void **state)
     free(longa);
 }
 
-static int setup(void **state)
-{
-    arena = sg__arena_new(0);
-    return arena ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    sg__arena_free(arena);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,5 +208,5 @@ int main(void)
         cmocka_unit_test(hidden_text),  cmocka_unit_test(links),
         cmocka_unit_test(forms_and_images), cmocka_unit_test(limits),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, arena_setup, arena_teardown);
 }

@@ -15,8 +15,8 @@
 #include "sendguard.h"
 #include "text/mime.h"
 #include "util/arena.h"
+#include "support/arena_fixture.h"
 
-static struct sg_arena *arena;
 
 /* Copies text so that its last byte is the last readable one before an inaccessible page. */
 static const char *guarded(const char *text, size_t len)
@@ -298,18 +298,6 @@ static void conversions(void **state)
     assert_true(cut);
 }
 
-static int setup(void **state)
-{
-    arena = sg__arena_new(0);
-    return arena ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    sg__arena_free(arena);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,5 +305,5 @@ int main(void)
         cmocka_unit_test(structure), cmocka_unit_test(broken),
         cmocka_unit_test(limits),    cmocka_unit_test(conversions),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, arena_setup, arena_teardown);
 }

@@ -14,8 +14,8 @@
 
 #include "text/normalize.h"
 #include "util/arena.h"
+#include "support/arena_fixture.h"
 
-static struct sg_arena *arena;
 
 /* Copies text so its last byte is the last readable byte before an inaccessible page. */
 static const char *guarded(const char *text, size_t len)
@@ -203,18 +203,6 @@ static void threads(void **state)
     }
 }
 
-static int setup(void **state)
-{
-    arena = sg__arena_new(0);
-    return arena ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    sg__arena_free(arena);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,5 +211,5 @@ int main(void)
         cmocka_unit_test(offsets),     cmocka_unit_test(invalid_utf8),
         cmocka_unit_test(labels),      cmocka_unit_test(threads),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, arena_setup, arena_teardown);
 }

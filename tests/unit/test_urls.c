@@ -15,8 +15,8 @@
 #include "sendguard.h"
 #include "text/urls.h"
 #include "util/arena.h"
+#include "support/arena_fixture.h"
 
-static struct sg_arena *arena;
 
 static const char *guarded(const char *text, size_t len)
 {
@@ -256,18 +256,6 @@ static void caps(void **state)
     free(longu);
 }
 
-static int setup(void **state)
-{
-    arena = sg__arena_new(0);
-    return arena ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    sg__arena_free(arena);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,5 +265,5 @@ int main(void)
         cmocka_unit_test(shorteners),  cmocka_unit_test(hrefs),
         cmocka_unit_test(caps),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, arena_setup, arena_teardown);
 }
