@@ -31,11 +31,7 @@ int sg__store_tenant_apply(struct sg_store *store, const struct sg_tenant_row *r
         sg__store_bind_text(st, 2, row->timezone);
         sg__store_bind_text(st, 3, row->working_hours);
         sqlite3_bind_int64(st, 4, row->created);
-        int rc = sqlite3_step(st);
-        err = rc == SQLITE_DONE ? 0 : sg__store_fail(store, what, rc);
-        sqlite3_reset(st);
-        if (!err)
-            err = sg__store_write_done(store, what);
+        err = sg__store_step_write(store, st, what);
     }
     sg__store_unlock(store);
     return err;
@@ -113,11 +109,7 @@ int sg__store_account_apply(struct sg_store *store, const struct sg_account_row 
         sqlite3_bind_int(st, 9, row->status);
         sqlite3_bind_double(st, 10, row->trust);
         sqlite3_bind_int64(st, 11, row->updated);
-        int rc = sqlite3_step(st);
-        err = rc == SQLITE_DONE ? 0 : sg__store_fail(store, what, rc);
-        sqlite3_reset(st);
-        if (!err)
-            err = sg__store_write_done(store, what);
+        err = sg__store_step_write(store, st, what);
     }
     sg__store_unlock(store);
     return err;

@@ -136,11 +136,7 @@ int sg_store_list_add(struct sg_store *store, const char *list, const char *tena
         sg__store_bind_text(st, 3, canon);
         sqlite3_bind_int64(st, 4, now);
         sqlite3_bind_int64(st, 5, expires);
-        int rc = sqlite3_step(st);
-        err = rc == SQLITE_DONE ? 0 : sg__store_fail(store, what, rc);
-        sqlite3_reset(st);
-        if (!err)
-            err = sg__store_write_done(store, what);
+        err = sg__store_step_write(store, st, what);
     }
     sg__store_unlock(store);
     return err;

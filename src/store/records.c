@@ -8,17 +8,6 @@
 /* The limiter's windows per key (SG_GCRA_MAX_WINDOWS today), with room to grow. */
 #define SG_STORE_LIMITER_MAX_TAT 64
 
-/* Runs a prepared write whose parameters are bound, inside the batch. */
-static int step_write(struct sg_store *store, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    int err = rc == SQLITE_DONE ? 0 : sg__store_fail(store, what, rc);
-    sqlite3_reset(st);
-    if (!err)
-        err = sg__store_write_done(store, what);
-    return err;
-}
-
 /* ---- reports and reviews ---- */
 
 int sg__store_event_apply(struct sg_store *store, const char *kind, const char *tenant,
@@ -40,7 +29,7 @@ int sg__store_event_apply(struct sg_store *store, const char *kind, const char *
         sg__store_bind_text(st, 3, message_id);
         sqlite3_bind_int64(st, 4, at);
         sg__store_bind_text(st, 5, json);
-        err = step_write(store, st, what);
+        err = sg__store_step_write(store, st, what);
     }
     sg__store_unlock(store);
     return err;
@@ -64,7 +53,7 @@ int sg__store_alert_apply(struct sg_store *store, const char *tenant, const char
         sg__store_bind_text(st, 2, kind);
         sqlite3_bind_int64(st, 3, at);
         sg__store_bind_text(st, 4, json);
-        err = step_write(store, st, what);
+        err = sg__store_step_write(store, st, what);
     }
     sg__store_unlock(store);
     return err;
@@ -139,7 +128,7 @@ int sg__store_limiter_clear_apply(struct sg_store *store)
     if (st)
         err = sg__store_write_begin(store, what);
     if (st && !err)
-        err = step_write(store, st, what);
+        err = sg__store_step_write(store, st, what);
     sg__store_unlock(store);
     return err;
 }
@@ -170,7 +159,7 @@ int sg__store_limiter_apply(struct sg_store *store, uint64_t key, const int64_t 
         sqlite3_bind_int64(st, 1, sg__store_u64_to_i64(key));
         /* A zero-length blob, not NULL, when n is 0 (tat is NOT NULL). */
         sqlite3_bind_blob(st, 2, blob, (int)(n * 8), SQLITE_STATIC);
-        err = step_write(store, st, what);
+        err = sg__store_step_write(store, st, what);
     }
     sg__store_unlock(store);
     return err;

@@ -133,6 +133,16 @@ static int commit(struct sg_store *store, const char *what)
 
 int sg__store_commit(struct sg_store *store) { return commit(store, NULL); }
 
+int sg__store_step_write(struct sg_store *store, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    int err = rc == SQLITE_DONE ? 0 : sg__store_fail(store, what, rc);
+    sqlite3_reset(st);
+    if (!err)
+        err = sg__store_write_done(store, what);
+    return err;
+}
+
 int sg__store_write_done(struct sg_store *store, const char *what)
 {
     store->pending++;

@@ -84,6 +84,9 @@ int sg__store_error(struct sg_store *store, int err, const char *fmt, ...)
  * counts the write and commits once the batch is full. */
 int sg__store_write_begin(struct sg_store *store, const char *what);
 int sg__store_write_done(struct sg_store *store, const char *what);
+/* Runs a prepared write whose parameters are bound (after sg__store_write_begin): steps,
+ * resets, and counts it in the batch. Returns 0 or the error, recorded as "WHAT: ...". */
+int sg__store_step_write(struct sg_store *store, sqlite3_stmt *st, const char *what);
 /* Commits the open batch, if any. */
 int sg__store_commit(struct sg_store *store);
 

@@ -61,11 +61,7 @@ int sg__store_verdict_apply(struct sg_store *store, const struct sg_verdict_row 
             sqlite3_bind_int64(st, 18, sg__store_key(store, row->tenant, row->template_name));
         else
             sqlite3_bind_null(st, 18);
-        int rc = sqlite3_step(st);
-        err = rc == SQLITE_DONE ? 0 : sg__store_fail(store, what, rc);
-        sqlite3_reset(st);
-        if (!err)
-            err = sg__store_write_done(store, what);
+        err = sg__store_step_write(store, st, what);
     }
     sg__store_unlock(store);
     return err;
