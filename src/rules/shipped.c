@@ -2,23 +2,7 @@
  * wherever it is installed. Adding a file to rules/ means adding a line here; test_rules.c
  * fails when a YAML file in rules/ is missing from this list or differs from its built-in copy. */
 #include "rules/internal.h"
-
-#define SG__STR2(x) #x
-#define SG__STR(x) SG__STR2(x)
-
-/* sym[] .. sym_end: the file's bytes (a NUL follows, unused). */
-#define SG__EMBED(sym, file)                                          \
-    __asm__(".section .rodata\n"                                      \
-            ".global " #sym "\n"                                      \
-            ".hidden " #sym "\n"                                      \
-            ".type " #sym ", @object\n"                               \
-            ".balign 16\n" #sym ":\n"                                 \
-            ".incbin \"" SG__STR(SG_SOURCE_DIR) "/" file "\"\n"       \
-            ".global " #sym "_end\n"                                  \
-            ".hidden " #sym "_end\n" #sym "_end:\n"                   \
-            ".byte 0\n"                                               \
-            ".previous\n");                                           \
-    extern const char sym[], sym##_end[]
+#include "util/embed.h"
 
 SG__EMBED(sg__rules_brands, "rules/brands.yaml");
 SG__EMBED(sg__rules_prize, "rules/prize.yaml");
