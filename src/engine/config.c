@@ -817,15 +817,11 @@ static void fail_syntax(struct load_ctx *ctx, struct fy_diag *diag)
  * util/yamltext.h). */
 static bool check_text(struct load_ctx *ctx, const char *yaml, size_t len)
 {
-    const char *why;
-    int byte;
-    int line = sg__yaml_text_check(yaml, len, &why, &byte);
+    char msg[96];
+    int line = sg__yaml_text_check(yaml, len, msg, sizeof msg);
     if (line == 0)
         return true;
-    if (byte >= 0)
-        fail(ctx, SG_ECONFIG, line, "control character 0x%02x in the text", byte);
-    else
-        fail(ctx, SG_ECONFIG, line, "%s", why);
+    fail(ctx, SG_ECONFIG, line, "%s", msg);
     return false;
 }
 

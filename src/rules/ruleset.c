@@ -136,15 +136,11 @@ static const char *what_node(struct fy_node *n)
  * util/yamltext.h). */
 static bool check_text(struct loader *L, const char *text, size_t len)
 {
-    const char *why;
-    int byte;
-    int line = sg__yaml_text_check(text, len, &why, &byte);
+    char msg[96];
+    int line = sg__yaml_text_check(text, len, msg, sizeof msg);
     if (line == 0)
         return true;
-    if (byte >= 0)
-        err_at(L, line, NULL, "control character 0x%02x in the text", byte);
-    else
-        err_at(L, line, NULL, "%s", why);
+    err_at(L, line, NULL, "%s", msg);
     return false;
 }
 

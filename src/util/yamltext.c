@@ -2,20 +2,20 @@
 #include "util/yamltext.h"
 
 #include <libfyaml.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/utf8.h"
 
-int sg__yaml_text_check(const char *text, size_t len, const char **why, int *byte)
+int sg__yaml_text_check(const char *text, size_t len, char *msg, size_t size)
 {
     const unsigned char *s = (const unsigned char *)text;
     int line = 1;
     bool line_start = true;
-    *byte = -1;
     for (size_t i = 0; i < len;) {
         unsigned c = s[i];
         if (line_start && c == '%') {
-            *why = "YAML directives (%YAML, %TAG) are not supported";
+            snprintf(msg, size, "YAML directives (%%YAML, %%TAG) are not supported");
             return line;
         }
         line_start = false;
@@ -26,13 +26,12 @@ int sg__yaml_text_check(const char *text, size_t len, const char **why, int *byt
             continue;
         }
         if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
-            *why = "control character in the text";
-            *byte = (int)c;
+            snprintf(msg, size, "control character 0x%02x in the text", c);
             return line;
         }
         size_t n = sg__utf8_seq(s + i, len - i);
         if (n == 0) {
-            *why = "not valid UTF-8";
+            snprintf(msg, size, "not valid UTF-8");
             return line;
         }
         i += n;

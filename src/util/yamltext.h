@@ -11,9 +11,9 @@
 
 struct fy_node;
 
-/* 0 when text[0..len) passes; else the 1-based line of the first problem, with *why a static
- * sentence ("not valid UTF-8") and *byte the offending byte for a control character (-1 else). */
-int sg__yaml_text_check(const char *text, size_t len, const char **why, int *byte);
+/* 0 when text[0..len) passes; else the 1-based line of the first problem, described in msg
+ * ("not valid UTF-8", "control character 0x01 in the text"). */
+int sg__yaml_text_check(const char *text, size_t len, char *msg, size_t size);
 
 /* The 1-based line of a node. libfyaml 0.7 gives marks only to scalars, so a collection is
  * placed at its first scalar (a bounded descent); 0 when there is none. */
