@@ -220,10 +220,14 @@ struct sg_event;
  * strings") that the caller frees with sg_free. */
 SG_EXTERN int sg_event_parse(const char *json, size_t len, int default_type,
                              struct sg_event **out, char **errmsg);
-/* A message event (email channel) from a raw RFC 822 message: sender = the From address,
- * recipients = the To, Cc and Bcc addresses, id = the Message-ID (else "sha-" and a hash of the
- * text), raw = the message itself. For `sendguard check` on .eml files and the milter. Errors
- * as sg_event_parse ("raw: no From address"). */
+/* A message event (email channel) from a raw RFC 822 message: sender = the From address (else
+ * Sender, else Return-Path, else SG_RFC822_UNKNOWN_SENDER), recipients = the To, Cc and Bcc
+ * addresses (else Delivered-To, X-Original-To, Envelope-To or X-Envelope-To, else the one
+ * recipient SG_RFC822_UNDISCLOSED), id = the Message-ID (else "sha-" and a hash of the text),
+ * raw = the message itself. For `sendguard check` on .eml files and the milter. Errors as
+ * sg_event_parse ("raw: not an RFC 822 message"). */
+#define SG_RFC822_UNDISCLOSED "undisclosed-recipients"
+#define SG_RFC822_UNKNOWN_SENDER "unknown-sender"
 SG_EXTERN int sg_event_from_rfc822(const char *raw, size_t len, const char *tenant,
                                    struct sg_event **out, char **errmsg);
 SG_EXTERN void sg_event_free(struct sg_event *ev);

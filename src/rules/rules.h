@@ -31,6 +31,7 @@ struct sg_content;
     X(PASSWORD_INPUTS, "password_inputs", 1)                                                    \
     X(IMAGES, "images", 1)                                                                      \
     X(IMAGES_WITHOUT_TEXT, "images_without_text", 1)                                            \
+    X(TEXT_CHARS, "text_chars", 1)                                                              \
     X(URL_IP_LITERAL, "URL_IP_LITERAL", 1)                                                      \
     X(URL_SHORTENER, "URL_SHORTENER", 1)                                                        \
     X(URL_PUNYCODE, "URL_PUNYCODE", 1)                                                          \

@@ -196,6 +196,12 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     f[SG_FACT_PASSWORD_INPUTS] = c->password_inputs;
     f[SG_FACT_IMAGES] = c->images;
     f[SG_FACT_IMAGES_WITHOUT_TEXT] = c->images_without_text;
+    /* Characters of readable text (UTF-8 lead bytes of the normalised body): "an image and
+     * nothing to read" needs to know how little there is to read. */
+    size_t chars = 0;
+    for (size_t i = 0; c->norm && i < c->norm_len; i++)
+        chars += ((unsigned char)c->norm[i] & 0xC0) != 0x80;
+    f[SG_FACT_TEXT_CHARS] = (double)chars;
     static const struct {
         int fact;
         unsigned flag;

@@ -47,6 +47,26 @@ static void collect(InternetAddressList *list, struct addrs *out, int depth)
     }
 }
 
+/* A fixed address (a placeholder) in out; dropped only when out of memory, which the caller
+ * then reports as SG_ENOMEM. */
+static void add_fixed(struct addrs *out, const char *addr)
+{
+    const char **grown = sg__realloc(out->v, (out->n + 1) * sizeof *grown);
+    if (!grown)
+        return;
+    out->v = grown;
+    out->cap = out->n + 1;
+    out->v[out->n++] = addr;
+    out->bytes += strlen(addr) + 1;
+}
+
+/* The addresses of header name, parsed like To (the caller unrefs the list); NULL if absent. */
+static InternetAddressList *header_addresses(GMimeMessage *msg, const char *name)
+{
+    const char *v = g_mime_object_get_header(GMIME_OBJECT(msg), name);
+    return v && *v ? internet_address_list_parse(NULL, v) : NULL;
+}
+
 __attribute__((format(printf, 2, 3))) static int fail(char **errmsg, const char *fmt, ...)
 {
     if (errmsg) {
@@ -95,6 +115,26 @@ int sg_event_from_rfc822(const char *raw, size_t len, const char *tenant, struct
     collect(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO), &to, 0);
     collect(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_CC), &to, 0);
     collect(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_BCC), &to, 0);
+    /* Mail that names nobody in To/Cc/Bcc (a list's copy, a Bcc'd campaign) is still a message
+     * to judge: the delivery headers say whom it reached, else one placeholder stands for the
+     * undisclosed recipients. Likewise a From-less mail is judged as from its Sender or its
+     * Return-Path. The milter passes the envelope instead. */
+    static const char *const delivered[] = {"Delivered-To", "X-Original-To", "Envelope-To",
+                                            "X-Envelope-To"};
+    InternetAddressList *parsed[8] = {0};
+    unsigned nparsed = 0;
+    for (unsigned i = 0; i < sizeof delivered / sizeof *delivered && to.n == 0; i++)
+        if ((parsed[nparsed] = header_addresses(msg, delivered[i])))
+            collect(parsed[nparsed++], &to, 0);
+    if (to.n == 0)
+        add_fixed(&to, SG_RFC822_UNDISCLOSED);
+    if (from.n == 0)
+        collect(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_SENDER), &from, 0);
+    if (from.n == 0 && (parsed[nparsed] = header_addresses(msg, "Return-Path")))
+        collect(parsed[nparsed++], &from, 0);
+    if (from.n == 0)
+        add_fixed(&from, SG_RFC822_UNKNOWN_SENDER);
+    GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
     const char *message_id = g_mime_message_get_message_id(msg);
     char id[SG_EVENT_MAX_ID + 1];
     if (message_id && *message_id && strlen(message_id) <= SG_EVENT_MAX_ID)
@@ -102,10 +142,10 @@ int sg_event_from_rfc822(const char *raw, size_t len, const char *tenant, struct
     else
         snprintf(id, sizeof id, "sha-%016llx", (unsigned long long)sg__hash(raw, len, 0x53474d41ULL));
     struct sg_event *ev = NULL;
-    if (from.n == 0) {
-        rc = fail(errmsg, "raw: no From address");
-    } else if (to.n == 0) {
-        rc = fail(errmsg, "raw: no recipients (To, Cc or Bcc)");
+    if (!headers || g_mime_header_list_get_count(headers) == 0) {
+        rc = fail(errmsg, "raw: no header fields (not an RFC 822 message)");
+    } else if (from.n == 0 || to.n == 0) {
+        rc = SG_ENOMEM;
     } else if (to.n > SG_EVENT_MAX_RECIPIENTS) {
         fail(errmsg, "raw: more than %d recipients", SG_EVENT_MAX_RECIPIENTS);
         rc = SG_ETOOBIG;
@@ -133,6 +173,8 @@ int sg_event_from_rfc822(const char *raw, size_t len, const char *tenant, struct
     }
     sg__free(from.v);
     sg__free(to.v);
+    for (unsigned i = 0; i < nparsed; i++)
+        g_object_unref(parsed[i]);
     g_object_unref(msg);
     if (rc) {
         sg_event_free(ev);

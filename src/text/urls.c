@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <idn2.h>
 #include <libpsl.h>
@@ -896,6 +897,25 @@ static int found_first(struct sg_text_url *u, void *ctx)
     return 1;
 }
 
+/* Does the anchor text present itself as the address the reader will visit: written with a
+ * scheme or "www.", or nothing but the address? "https://bank.example/login" and
+ * "bank.example" are the phishing tell; "News.com: Top CIOs" over a newsletter's click-tracking
+ * link only mentions a name, and a mismatch there says nothing. */
+static bool anchor_shows_address(const char *anchor, const struct sg_text_url *named)
+{
+    if (!(named->flags & SG_URL_SCHEMELESS) || strncasecmp(named->raw, "www.", 4) == 0)
+        return true;
+    size_t shown = 0; /* the anchor's length without spaces and closing punctuation */
+    for (const char *p = anchor; *p; p++)
+        if (!strchr(" \t\r\n.,;:!?()[]<>\"'", *p))
+            shown++;
+    size_t addr = 0;
+    for (const char *p = named->raw; *p; p++)
+        if (!strchr(" \t\r\n.,;:!?()[]<>\"'", *p))
+            addr++;
+    return addr >= shown;
+}
+
 int sg__urls_add_href(struct sg_arena *a, const char *href, const char *anchor,
                       struct sg_url_list *list)
 {
@@ -916,7 +936,7 @@ int sg__urls_add_href(struct sg_arena *a, const char *href, const char *anchor,
         if (rc == 1 && named.host) {
             u.anchor_domain = named.domain ? named.domain : named.host;
             const char *mine = u.domain ? u.domain : u.host;
-            if (strcmp(mine, u.anchor_domain) != 0)
+            if (strcmp(mine, u.anchor_domain) != 0 && anchor_shows_address(anchor, &named))
                 u.flags |= SG_URL_ANCHOR_MISMATCH;
         }
     }

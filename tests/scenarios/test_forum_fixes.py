@@ -166,11 +166,17 @@ class ForumFixes(unittest.TestCase):
         self.assertEqual(r["sender"], "alerts@secure-paypa1.example")
         self.assertEqual(r["recipients"], 2)
         self.assertIn(r["action"], ("hold", "reject"))
-        bad = os.path.join(self.tmp.name, "nofrom.eml")
-        with open(bad, "w") as f:
+        nofrom = os.path.join(self.tmp.name, "nofrom.eml")
+        with open(nofrom, "w") as f:
             f.write("To: ann@clinic.example\r\n\r\nhello\r\n")
+        r = json.loads(run("check", "--tenant", "clinic", nofrom).stdout)
+        self.assertEqual(r["sender"], "unknown-sender")
+        self.assertEqual(r["action"], "allow")
+        bad = os.path.join(self.tmp.name, "noheaders.eml")
+        with open(bad, "w") as f:
+            f.write("\r\nhello, this is not mail\r\n")
         r = json.loads(run("check", bad, expect=1).stdout)
-        self.assertEqual(r["error"]["message"], "raw: no From address")
+        self.assertEqual(r["error"]["message"], "raw: no header fields (not an RFC 822 message)")
 
     def test_bad_lines_named(self):
         lines = [ev(10, type="account", tenant="f", account="a"),

@@ -233,6 +233,27 @@ static void hrefs(void **state)
     assert_int_equal(l.n, 5);
 }
 
+/* The anchor must present itself as an address for a different target to be the phishing
+ * tell: a bare domain or one written with "www." or a scheme, not a name inside a headline over
+ * a newsletter's click-tracking link. */
+static void anchor_mismatch_needs_an_address(void **state)
+{
+    (void)state;
+    struct sg_url_list l = {0};
+    assert_int_equal(sg__urls_add_href(arena, "http://clickthru.online.example/Click?q=1",
+                                       "News.com: Top CIOs", &l), 0);
+    assert_int_equal(sg__urls_add_href(arena, "https://claim-nft.io/a", "paypal.com", &l), 0);
+    assert_int_equal(sg__urls_add_href(arena, "https://claim-nft.io/b", " paypal.com/login. ", &l), 0);
+    assert_int_equal(sg__urls_add_href(arena, "https://claim-nft.io/c",
+                                       "Log in at https://paypal.com today", &l), 0);
+    assert_int_equal(l.n, 4);
+    assert_false(l.v[0].flags & SG_URL_ANCHOR_MISMATCH);
+    assert_string_equal(l.v[0].anchor_domain, "news.com"); /* still named, for the reasons */
+    assert_true(l.v[1].flags & SG_URL_ANCHOR_MISMATCH);
+    assert_true(l.v[2].flags & SG_URL_ANCHOR_MISMATCH);
+    assert_true(l.v[3].flags & SG_URL_ANCHOR_MISMATCH);
+}
+
 static void caps(void **state)
 {
     struct sg_url_list l = scan("https://a.io/ https://a.io/ http://a.io");
@@ -263,6 +284,7 @@ int main(void)
         cmocka_unit_test(defanged),    cmocka_unit_test(ip_literals),
         cmocka_unit_test(userinfo),    cmocka_unit_test(idn),
         cmocka_unit_test(shorteners),  cmocka_unit_test(hrefs),
+        cmocka_unit_test(anchor_mismatch_needs_an_address),
         cmocka_unit_test(caps),
     };
     return cmocka_run_group_tests(tests, arena_setup, arena_teardown);
