@@ -24,13 +24,17 @@ struct sg_store;
 /* A class speaks only once it has seen this many messages of each class. */
 #define SG_BAYES_DEFAULT_MIN_SPAM 200
 #define SG_BAYES_DEFAULT_MIN_HAM 200
-/* Confident spam at or above spam_cutoff; confident ham at or below ham_cutoff. */
-#define SG_BAYES_DEFAULT_SPAM_CUTOFF 0.99
+/* Confident spam at or above spam_cutoff; confident ham at or below ham_cutoff. The indicator
+ * is the mean of the all-token and the word-only readings (model.c), which is calmer than either
+ * alone, so 0.9 is as safe as 0.99 was for the pairs' reading (docs/bayes.md). */
+#define SG_BAYES_DEFAULT_SPAM_CUTOFF 0.9
 #define SG_BAYES_DEFAULT_HAM_CUTOFF 0.01
 /* The score of confident spam grows from min (at the cutoff) to max (at 1 - 1e-6) with
- * -log10(1 - p), so a certain 0.999999 weighs more than a borderline 0.99. */
-#define SG_BAYES_DEFAULT_SPAM_SCORE_MIN 4.0
-#define SG_BAYES_DEFAULT_SPAM_SCORE_MAX 6.0
+ * -log10(1 - p), so a certain 0.999999 weighs more than a borderline 0.9. Confident spam alone
+ * reaches the default hold threshold (5); certain spam with one lure rule reaches reject (10)
+ * only together with other evidence. */
+#define SG_BAYES_DEFAULT_SPAM_SCORE_MIN 5.0
+#define SG_BAYES_DEFAULT_SPAM_SCORE_MAX 7.0
 /* Confident ham subtracts nothing by default: a negative score is what an attacker padding a
  * lure with hammy words would buy. A config may set e.g. -1. */
 #define SG_BAYES_DEFAULT_HAM_SCORE 0.0
@@ -87,6 +91,7 @@ uint64_t sg__bayes_seed(const struct sg_bayes *b);
  * sg__bayes_tokenize. */
 struct sg_bayes_tokens {
     uint64_t *v;
+    uint8_t *pair;     /* pair[i] != 0: v[i] is an OSB pair (NULL: none is) */
     uint32_t n;
     bool truncated;    /* the message had more than max_tokens distinct tokens */
 };

@@ -57,12 +57,13 @@ struct tokset {
     uint64_t *slots;
     uint32_t mask;
     uint64_t *v;
+    uint8_t *pair;  /* pair[i]: v[i] is an OSB pair */
     uint32_t n, max;
     bool full;
 };
 
 /* False once the set is full (the token was not added). */
-static bool add(struct tokset *s, uint64_t t)
+static bool add_kind(struct tokset *s, uint64_t t, bool is_pair)
 {
     uint32_t i = (uint32_t)t & s->mask;
     while (s->slots[i]) {
@@ -75,9 +76,12 @@ static bool add(struct tokset *s, uint64_t t)
         return false;
     }
     s->slots[i] = t;
+    s->pair[s->n] = is_pair;
     s->v[s->n++] = t;
     return true;
 }
+
+static bool add(struct tokset *s, uint64_t t) { return add_kind(s, t, false); }
 
 /* ---- words ---- */
 
@@ -158,7 +162,7 @@ static void stream_word(struct stream *s, const char *w, size_t n, bool number, 
         add(s->set, sg__bayes_tok_word(id, tag));
     }
     for (unsigned d = 1; d <= s->nprev; d++)
-        add(s->set, sg__bayes_tok_pair(s->prev[d - 1], id, d, s->subject));
+        add_kind(s->set, sg__bayes_tok_pair(s->prev[d - 1], id, d, s->subject), true);
     memmove(s->prev + 1, s->prev, (SG_BAYES_OSB_WINDOW - 2) * sizeof s->prev[0]);
     s->prev[0] = id;
     if (s->nprev < SG_BAYES_OSB_WINDOW - 1)
@@ -389,7 +393,8 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     struct tokset set = {.mask = slots - 1, .max = max_tokens};
     set.slots = sg__arena_alloc(arena, (size_t)slots * sizeof *set.slots);
     set.v = sg__arena_alloc(arena, (size_t)max_tokens * sizeof *set.v);
-    if (!set.slots || !set.v)
+    set.pair = sg__arena_alloc(arena, max_tokens);
+    if (!set.slots || !set.v || !set.pair)
         return SG_ENOMEM;
     memset(set.slots, 0, (size_t)slots * sizeof *set.slots);
 
@@ -414,6 +419,7 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
         meta(&set, seed, SG_BMETA_LONG_WORDS, 1);
 
     out->v = set.v;
+    out->pair = set.pair;
     out->n = set.n;
     out->truncated = set.full;
     return 0;

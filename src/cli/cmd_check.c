@@ -26,8 +26,25 @@ static bool is_json(const char *buf, size_t len)
     return true; /* empty: let the JSON parser say what is wrong */
 }
 
-/* Prints {"file":..., <verdict fields>} or {"file":..., "error":{...}}. */
-static void emit(const char *file, const char *json, const char *error_code, const char *error)
+static bool is_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return false;
+    return true;
+}
+
+/* A .jsonl or .ndjson file holds one message event a line (what `replay` reads). */
+static bool is_jsonl_name(const char *path)
+{
+    size_t n = strlen(path);
+    return (n > 6 && strcmp(path + n - 6, ".jsonl") == 0) ||
+           (n > 7 && strcmp(path + n - 7, ".ndjson") == 0);
+}
+
+/* Prints {"file":..., ["line":N,] <verdict fields>} or {"file":..., "error":{...}}. */
+static void emit(const char *file, long line, const char *json, const char *error_code,
+                 const char *error)
 {
     fputc('{', stdout);
     if (file) {
@@ -35,6 +52,8 @@ static void emit(const char *file, const char *json, const char *error_code, con
         cli_json_str(stdout, file);
         fputc(',', stdout);
     }
+    if (line > 0)
+        fprintf(stdout, "\"line\":%ld,", line);
     if (json) {
         fputs(json + 1, stdout); /* the verdict without its opening brace */
     } else {
@@ -45,20 +64,21 @@ static void emit(const char *file, const char *json, const char *error_code, con
     fputc('\n', stdout);
 }
 
-static void judge(struct check_run *run, const char *file, const char *buf, size_t len)
+static void judge(struct check_run *run, const char *file, long line, const char *buf,
+                  size_t len)
 {
     struct sg_event *ev;
     char *err = NULL;
     int rc = is_json(buf, len) ? sg_event_parse(buf, len, SG_EV_MESSAGE, &ev, &err)
                                : sg_event_from_rfc822(buf, len, run->tenant, &ev, &err);
     if (rc) {
-        emit(file, NULL, "invalid_event", err ? err : sg_strerror(rc));
+        emit(file, line, NULL, "invalid_event", err ? err : sg_strerror(rc));
         sg_free(err);
         run->failures++;
         return;
     }
     if (sg_event_type(ev) != SG_EV_MESSAGE) {
-        emit(file, NULL, "invalid_event", "check judges message events only");
+        emit(file, line, NULL, "invalid_event", "check judges message events only");
         sg_event_free(ev);
         run->failures++;
         return;
@@ -67,11 +87,11 @@ static void judge(struct check_run *run, const char *file, const char *buf, size
     rc = sg_engine_submit(run->engine, ev, SG_SUBMIT_DRY_RUN, &res);
     sg_event_free(ev);
     if (rc) {
-        emit(file, NULL, "engine", sg_strerror(rc));
+        emit(file, line, NULL, "engine", sg_strerror(rc));
         run->failures++;
         return;
     }
-    emit(file, sg_result_json(res), NULL, NULL);
+    emit(file, line, sg_result_json(res), NULL, NULL);
     sg_result_free(res);
 }
 
@@ -83,7 +103,20 @@ static void judge_file(struct check_run *run, const char *path)
         run->failures++;
         return;
     }
-    judge(run, path, buf, len);
+    if (!is_jsonl_name(path)) {
+        judge(run, path, 0, buf, len);
+        free(buf);
+        return;
+    }
+    long line = 0;
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(buf + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - buf) : len;
+        line++;
+        if (!is_blank(buf + at, end - at))
+            judge(run, path, line, buf + at, end - at);
+        at = end + 1;
+    }
     free(buf);
 }
 
@@ -118,8 +151,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: sendguard check [--db FILE] [--config FILE] [--tenant T] [PATH...]\n"
-            "Judges each message event (a JSON file, or every file in a directory; stdin when no\n"
-            "PATH) against the stored state as if sent now. Records nothing, moves no counter.\n"
+            "Judges each message event (a JSON file, a .jsonl/.ndjson file of one event a line,\n"
+            "or every file in a directory; stdin when no PATH) against the stored state as if\n"
+            "sent now. Records nothing, moves no counter.\n"
             "A file that is not JSON is read as a raw RFC 822 mail (email channel) of tenant T\n"
             "(default \"default\"): From is the sender, To/Cc/Bcc the recipients.\n"
             "One JSON verdict per message on stdout. Exit 1 if any input could not be judged.\n");
@@ -160,7 +194,7 @@ int cmd_check(int argc, char **argv)
         size_t len;
         char *buf = cli_read_file("/dev/stdin", MAX_EVENT_FILE, &len);
         if (buf)
-            judge(&run, NULL, buf, len);
+            judge(&run, NULL, 0, buf, len);
         else
             run.failures++;
         free(buf);

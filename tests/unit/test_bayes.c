@@ -352,10 +352,12 @@ static void test_robinson_and_indicator(void **state)
     bool conf;
     assert_float_equal(sg__bayes_score(&p, 0.5, &conf), 0, 0);
     assert_false(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.99, &conf), 4.0, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 0.89, &conf), 0, 0);
+    assert_false(conf);
+    assert_float_equal(sg__bayes_score(&p, 0.9, &conf), 5.0, 1e-9);
     assert_true(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.9999, &conf), 5.0, 1e-9);
-    assert_float_equal(sg__bayes_score(&p, 1.0, &conf), 6.0, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 0.99999, &conf), 6.6, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 1.0, &conf), 7.0, 1e-9);
     assert_float_equal(sg__bayes_score(&p, 0.005, &conf), 0.0, 0);
     assert_true(conf);
     p.ham_score = -1;
@@ -383,7 +385,7 @@ static void test_classify_trained(void **state)
     assert_false(r.tenant_class);
     assert_true(r.probability >= 0.99);
     assert_true(r.confident);
-    assert_true(r.score >= 4.0 && r.score <= 6.0);
+    assert_true(r.score >= 5.0 && r.score <= 7.0);
     assert_true(r.tokens_used > 0 && r.tokens_used <= r.tokens);
     r = classify(b, NULL, HAMMY);
     assert_true(r.probability <= 0.01);
@@ -394,6 +396,46 @@ static void test_classify_trained(void **state)
     assert_float_equal(r.probability, 0.5, 1e-9);
     assert_int_equal(r.tokens_used, 0);
     assert_false(r.confident);
+    sg__bayes_free(b);
+}
+
+/* The indicator is the mean of two readings, every token and the single tokens only: a message
+ * whose pairs are spammy but whose words are hammy lands between the two, where reading every
+ * token as a word would call it neutral. */
+static void test_pairs_and_words_read_apart(void **state)
+{
+    struct sg_bayes *b = memory_model(10);
+    uint64_t spam_v[] = {101, 102}, ham_v[] = {201, 202};
+    uint8_t spam_pair[] = {0, 1}, ham_pair[] = {0, 1};
+    struct sg_bayes_tokens spam_t = {spam_v, spam_pair, 2, false}, ham_t = {ham_v, ham_pair, 2, false};
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(sg__bayes_learn_tokens(b, NULL, &spam_t, SG_BAYES_SPAM, 0), 0);
+        assert_int_equal(sg__bayes_learn_tokens(b, NULL, &ham_t, SG_BAYES_HAM, 0), 0);
+    }
+    /* A hammy word (201) with a spammy pair (102). */
+    uint64_t mixed_v[] = {201, 102};
+    uint8_t mixed_pair[] = {0, 1};
+    struct sg_bayes_tokens mixed = {mixed_v, mixed_pair, 2, false};
+    struct sg_bayes_result r;
+    assert_int_equal(sg__bayes_classify_tokens(b, NULL, &mixed, &r), 0);
+
+    struct sg_bayes_params p;
+    sg__bayes_params_default(&p);
+    double f_ham = sg__bayes_robinson(0, 10, 10, 10, p.robs, p.robx);
+    double f_spam = sg__bayes_robinson(10, 0, 10, 10, p.robs, p.robx);
+    struct sg_bayes_sums all = {0}, words = {0};
+    sg__bayes_sums_add(&all, f_ham, p.min_dev);
+    sg__bayes_sums_add(&all, f_spam, p.min_dev);
+    sg__bayes_sums_add(&words, f_ham, p.min_dev);
+    double want = (sg__bayes_indicator(&all) + sg__bayes_indicator(&words)) / 2;
+    assert_float_equal(r.probability, want, 1e-12);
+    assert_true(r.probability < 0.4); /* the word reading pulls it toward ham */
+    assert_int_equal(r.tokens_used, 2);
+
+    /* Without pair marks every token is a word: one reading, neutral here. */
+    struct sg_bayes_tokens unmarked = {mixed_v, NULL, 2, false};
+    assert_int_equal(sg__bayes_classify_tokens(b, NULL, &unmarked, &r), 0);
+    assert_float_equal(r.probability, sg__bayes_indicator(&all), 1e-12);
     sg__bayes_free(b);
 }
 
@@ -698,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_chi2q),
         cmocka_unit_test(test_robinson_and_indicator),
         cmocka_unit_test(test_classify_trained),
+        cmocka_unit_test(test_pairs_and_words_read_apart),
         cmocka_unit_test(test_not_enough_training),
         cmocka_unit_test(test_learn_unlearn_symmetry),
         cmocka_unit_test(test_tenant_vs_global),
