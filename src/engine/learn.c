@@ -50,6 +50,7 @@ static int learn_locked(struct sg_engine *e, const char *tenant, const char *id,
     bool had = rc == 0;
     if (rc && rc != SG_ENOTFOUND)
         return rc;
+    rc = 0;
     if (!had && !fresh) {
         /* Verdicts are kept, message content is not: say which case this is. */
         char *verdict = NULL;
