@@ -48,7 +48,8 @@ static void learn_event(struct request *req, struct reply *out, json_t *ev_json,
     int rc = sg_event_parse(text, strlen(text), SG_EV_MESSAGE, &ev, &errmsg);
     free(text);
     if (rc) {
-        reply_error(out, 400, "invalid_event", "message: %s", errmsg ? errmsg : sg_strerror(rc));
+        /* The parser names the field ("message.recipients: ..."). */
+        reply_error(out, 400, "invalid_event", "%s", errmsg ? errmsg : sg_strerror(rc));
         sg_free(errmsg);
         return;
     }
