@@ -137,14 +137,17 @@ int sg_engine_learn(struct sg_engine *e, const struct sg_event *ev, const char *
     if (!rc)
         rc = sg__bayes_tokenize(arena, sg__bayes_seed(e->bayes), &content, params.max_tokens,
                                 &tokens);
+    /* The config lock as submit takes it: sg__log reads the config a reload may swap. */
+    pthread_rwlock_rdlock(&e->cfg_lock);
     if (!rc) {
         pthread_mutex_lock(&e->learn_lock);
         rc = learn_locked(e, ev->tenant, ev->id, cls, flags, &tokens, result_json);
         pthread_mutex_unlock(&e->learn_lock);
     }
-    sg__arena_free(arena);
     if (rc)
         sg__log(e, SG_LOG_ERROR, "learn %s/%s: %s", ev->tenant, ev->id, sg_strerror(rc));
+    pthread_rwlock_unlock(&e->cfg_lock);
+    sg__arena_free(arena);
     return rc;
 }
 
@@ -157,8 +160,12 @@ int sg_engine_learn_id(struct sg_engine *e, const char *tenant, const char *mess
     if (!e || !tenant || !*tenant || !message_id || !*message_id || !result_json ||
         parse_class(klass, &cls))
         return SG_EINVAL;
+    pthread_rwlock_rdlock(&e->cfg_lock);
     pthread_mutex_lock(&e->learn_lock);
     int rc = learn_locked(e, tenant, message_id, cls, flags, NULL, result_json);
     pthread_mutex_unlock(&e->learn_lock);
+    if (rc && rc != SG_ENOTFOUND && rc != SG_ENOCONTENT)
+        sg__log(e, SG_LOG_ERROR, "learn %s/%s: %s", tenant, message_id, sg_strerror(rc));
+    pthread_rwlock_unlock(&e->cfg_lock);
     return rc;
 }
