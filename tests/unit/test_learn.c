@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -140,6 +141,48 @@ static void tenant_only_and_corrections_follow_the_first_learn(void **state)
     assert_int_equal(count(j, "global", "spam"), 0);
     assert_int_equal(count(j, "global", "ham"), 1);
     json_decref(j);
+    harness_free(h);
+}
+
+struct racer {
+    struct sg_engine *engine;
+    const char *klass;
+    int rc;
+};
+
+static void *race(void *ud)
+{
+    struct racer *r = ud;
+    struct sg_event *ev = message("t1", "m1", "You have won a prize",
+                                  "Claim your free bitcoin prize now at http://claim.example");
+    char *out = NULL;
+    r->rc = sg_engine_learn(r->engine, ev, r->klass, 0, &out);
+    sg_free(out);
+    sg_event_free(ev);
+    return NULL;
+}
+
+/* Moderators deciding on one message at once: it ends up counted once, in one class. */
+static void concurrent_learns_count_once(void **state)
+{
+    struct harness *h = harness_new(NULL);
+    enum { N = 8 };
+    pthread_t th[N];
+    struct racer r[N];
+    for (int i = 0; i < N; i++) {
+        r[i] = (struct racer){h->engine, i % 2 ? "ham" : "spam", -1};
+        assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(r[i].rc, 0);
+    }
+    struct sg_bayes_stats t, g;
+    assert_int_equal(sg__bayes_stats(h->engine->bayes, "t1", &t), 0);
+    assert_int_equal(sg__bayes_stats(h->engine->bayes, NULL, &g), 0);
+    assert_int_equal(t.spam_msgs + t.ham_msgs, 1);
+    assert_int_equal(g.spam_msgs + g.ham_msgs, 1);
+    assert_int_equal(t.spam_msgs, g.spam_msgs);
     harness_free(h);
 }
 
@@ -341,6 +384,7 @@ int main(void)
         cmocka_unit_test(learn_counts_once),
         cmocka_unit_test(correction_moves),
         cmocka_unit_test(tenant_only_and_corrections_follow_the_first_learn),
+        cmocka_unit_test(concurrent_learns_count_once),
         cmocka_unit_test(learn_by_id_needs_content),
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(survives_restart),
