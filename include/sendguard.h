@@ -32,7 +32,8 @@ extern "C" {
     X(ORDER, -9, "event earlier than the one before it")                 \
     X(SCHEMA, -10, "store schema is newer than this program")            \
     X(AUTH, -11, "not authenticated")                                    \
-    X(FORBIDDEN, -12, "not allowed")
+    X(FORBIDDEN, -12, "not allowed")                                     \
+    X(NOCONTENT, -13, "message content is not kept")
 
 enum sg_errno {
 #define SG__ERRNO_ENUM(name, value, text) SG_E##name = value,
@@ -281,6 +282,41 @@ SG_EXTERN int sg_engine_limit_show(struct sg_engine *engine, const char *scope, 
                                    char **out);
 /* Resets a rate-limit key (DELETE /v1/limits/...). SG_ENOTFOUND when it held nothing. */
 SG_EXTERN int sg_engine_limit_reset(struct sg_engine *engine, const char *scope, const char *key);
+
+/* ---- teaching the classifier (POST /v1/learn) ---- */
+
+enum sg_learn_flags {
+    /* Count the message in the tenant's class only. By default the global class learns it too,
+     * so every tenant's moderation improves the shared model (docs/bayes.md). */
+    SG_LEARN_TENANT_ONLY = 1 << 0,
+};
+
+/* Teaches the Bayes classifier that message event ev (sg_event_parse, type SG_EV_MESSAGE) is
+ * klass, "spam" or "ham": its content is built and tokenized as the bayes check does, counted
+ * in the tenant's class (and the global one unless SG_LEARN_TENANT_ONLY), remembered in the
+ * store under (tenant, id) with the tokens counted, and committed before the call returns.
+ * A message already learned as klass is not counted again ("status":"already_learned"); one
+ * learned as the other class is moved: the tokens counted then are taken back from the old
+ * class and the new ones counted in klass ("status":"relearned"). *result_json (caller frees
+ * with sg_free) is one JSON object:
+ *   {"message":"m1","tenant":"t1","class":"spam","status":"learned|relearned|already_learned",
+ *    "learned":true,"previous":null|"ham","tokens":N,
+ *    "tenant_class":{"spam":S,"ham":H,"tokens":T,"trained":false},
+ *    "global":{"spam":S,"ham":H,"tokens":T,"trained":false}}
+ * learned: the counts changed; tokens: the message's distinct tokens; tenant_class and global:
+ * the classes' counts after the call (trained: min_spam and min_ham reached). Returns SG_EINVAL
+ * for an event that is not a message or a klass that is neither word, SG_ESTORE (the store's
+ * errmsg says why) or SG_ENOMEM. Safe to call while other threads submit; learns run one at a
+ * time. */
+SG_EXTERN int sg_engine_learn(struct sg_engine *engine, const struct sg_event *ev,
+                              const char *klass, unsigned flags, char **result_json);
+/* The same for a message named only by id, in tenant: possible when the message was learned
+ * before (its tokens are kept, so a correction needs only the id). Otherwise SG_ENOCONTENT
+ * when a verdict for the id exists (sendguard keeps verdicts, not message content: send the
+ * event), SG_ENOTFOUND when the id is unknown. Answers as sg_engine_learn. */
+SG_EXTERN int sg_engine_learn_id(struct sg_engine *engine, const char *tenant,
+                                 const char *message_id, const char *klass, unsigned flags,
+                                 char **result_json);
 
 /* Replaces the engine's configuration (SIGHUP): policies, thresholds, limits and scores take
  * effect for the next event; limiter and account state are kept. cfg is copied. */

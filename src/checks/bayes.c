@@ -7,9 +7,10 @@
 #include "text/content.h"
 #include "util/alloc.h"
 
+/* The model is the engine's (engine->bayes), shared with sg_engine_learn; the check keeps only
+ * whether it is on. */
 struct bayes_check {
     struct sg_engine *engine;
-    struct sg_bayes *bayes;
     bool enabled;
 };
 
@@ -19,11 +20,6 @@ int sg__check_bayes_init(struct sg_engine *engine, void **state)
     if (!b)
         return SG_ENOMEM;
     b->engine = engine;
-    int rc = sg__bayes_open(engine->store, NULL, &b->bayes);
-    if (rc) {
-        sg__free(b);
-        return rc;
-    }
     *state = b;
     return 0;
 }
@@ -45,7 +41,7 @@ int sg__check_bayes_run(void *state, struct sg_ctx *ctx)
     if (rc)
         return rc;
     struct sg_bayes_result res;
-    if ((rc = sg__bayes_classify(b->bayes, ctx->arena, ctx->ev->tenant, content, &res)))
+    if ((rc = sg__bayes_classify(b->engine->bayes, ctx->arena, ctx->ev->tenant, content, &res)))
         return rc;
     if (res.confident && res.score > 0) {
         double weight = ctx->policy->score[SG_R_BAYES_SPAM] / 5.0;
@@ -61,6 +57,5 @@ void sg__check_bayes_free(void *state)
     struct bayes_check *b = state;
     if (!b)
         return;
-    sg__bayes_free(b->bayes);
     sg__free(b);
 }

@@ -12,7 +12,7 @@
 #include "metrics.h"
 #include "routes.h"
 
-static const int statuses[] = {200, 201, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
+static const int statuses[] = {200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 503};
 #define NSTATUS (sizeof statuses / sizeof statuses[0] + 1) /* + "other" */
 /* Upper bounds in microseconds: 50 µs to 1 s. */
 static const int64_t buckets_us[] = {50,     100,    250,    500,    1000,    2500,   5000,

@@ -11,6 +11,7 @@
 const struct route route_table[] = {
     {"POST", "/v1/check", SG_KEY_CHECK, handle_check, 0},
     {"POST", "/v1/events", SG_KEY_EVENTS, handle_events, 0},
+    {"POST", "/v1/learn", SG_KEY_MODERATE, handle_learn, 0},
     {"GET", "/v1/lists/{list}", SG_KEY_ADMIN, handle_list_show, 0},
     {"POST", "/v1/lists/{list}", SG_KEY_ADMIN, handle_list_add, 0},
     {"DELETE", "/v1/lists/{list}", SG_KEY_ADMIN, handle_list_remove, 0},

@@ -79,6 +79,10 @@ static const struct setting settings[] = {
      "replaces the shipped one. Empty for none."},
     {"bayes.enabled", ST_BOOL, SH_CONFIG, 0, "true", 0, 0, CF(bayes_enabled), NULL,
      "Score messages with the Bayes classifier once it has enough training."},
+    {"bayes.min_spam", ST_UINT, SH_CONFIG, 0, "200", 1, 100000000, CF(bayes_min_spam), NULL,
+     "Spam messages a class must have learned before the classifier speaks for it."},
+    {"bayes.min_ham", ST_UINT, SH_CONFIG, 0, "200", 1, 100000000, CF(bayes_min_ham), NULL,
+     "Ham messages a class must have learned before the classifier speaks for it."},
 
     {"channels.*.hold", ST_DOUBLE, SH_CHANNEL, 0, "5", 0, 1000, CH(hold_at), NULL,
      "Score at which a message is held for a moderator."},

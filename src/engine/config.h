@@ -32,6 +32,7 @@ struct sg_config {
     char *disposable_file;       /* extra disposable domains, one a line; NULL none */
     char *rules_local_dir;       /* local rule files after the shipped ones; NULL none */
     bool bayes_enabled;
+    uint32_t bayes_min_spam, bayes_min_ham; /* training before a class speaks */
 
     char errmsg[512];
 };

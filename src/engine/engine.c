@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bayes/bayes.h"
 #include "engine/accounts.h"
 #include "engine/lists.h"
 #include "engine/result.h"
@@ -107,6 +108,13 @@ bool sg__ctx_account_younger(const struct sg_ctx *ctx, int64_t age_s)
 
 /* ---- lifecycle ---- */
 
+void sg__engine_bayes_params(const struct sg_config *cfg, struct sg_bayes_params *out)
+{
+    sg__bayes_params_default(out);
+    out->min_spam = cfg->bayes_min_spam;
+    out->min_ham = cfg->bayes_min_ham;
+}
+
 static int save_limiter_key(void *ud, uint64_t key, const int64_t tat[SG_GCRA_MAX_WINDOWS])
 {
     return sg__store_limiter_put(ud, key, tat, SG_GCRA_MAX_WINDOWS);
@@ -129,6 +137,7 @@ int sg_engine_new(const struct sg_config *cfg, struct sg_store *store, const str
     if (!e)
         return SG_ENOMEM;
     pthread_mutex_init(&e->arena_lock, NULL);
+    pthread_mutex_init(&e->learn_lock, NULL);
     pthread_rwlock_init(&e->cfg_lock, NULL);
     for (unsigned i = 0; i < SG_ENGINE_STRIPES; i++)
         pthread_mutex_init(&e->stripes[i], NULL);
@@ -149,6 +158,10 @@ int sg_engine_new(const struct sg_config *cfg, struct sg_store *store, const str
     sg_time now = e->clock.now(e->clock.ud);
     if ((rc = sg__lists_load(e->lists, store, now)) ||
         (rc = sg__store_limiter_load(store, restore_limiter_key, e->limiter)))
+        goto fail;
+    struct sg_bayes_params bp;
+    sg__engine_bayes_params(e->cfg, &bp);
+    if ((rc = sg__bayes_open(store, &bp, &e->bayes)))
         goto fail;
     for (unsigned i = 0; i < sg__ncheck; i++) {
         const struct sg_check *c = &sg__checks[i];
@@ -177,11 +190,13 @@ void sg_engine_free(struct sg_engine *e)
         if (sg__checks[i].free)
             sg__checks[i].free(e->check_state[i]);
     sg__free(e->check_state);
+    sg__bayes_free(e->bayes); /* after the checks, which classify with it */
     sg__gcra_free(e->limiter);
     sg__lists_free(e->lists);
     sg__accounts_free(e->accounts);
     sg__arena_free(e->spare_arena);
     pthread_mutex_destroy(&e->arena_lock);
+    pthread_mutex_destroy(&e->learn_lock);
     pthread_rwlock_destroy(&e->cfg_lock);
     for (unsigned i = 0; i < SG_ENGINE_STRIPES; i++)
         pthread_mutex_destroy(&e->stripes[i]);
@@ -225,6 +240,9 @@ int sg_engine_reload(struct sg_engine *e, const struct sg_config *cfg)
         old = copy;
     } else {
         sg__store_set_batch(e->store, copy->store_batch);
+        struct sg_bayes_params bp;
+        sg__engine_bayes_params(copy, &bp);
+        sg__bayes_set_params(e->bayes, &bp); /* counts are kept */
     }
     pthread_rwlock_unlock(&e->cfg_lock);
     sg_config_free(old);

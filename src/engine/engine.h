@@ -104,6 +104,8 @@ extern const unsigned sg__ncheck;
 struct sg_lists;
 struct sg_accounts;
 struct sg_gcra_table;
+struct sg_bayes;
+struct sg_bayes_params;
 
 struct sg_engine {
     struct sg_config *cfg;
@@ -120,6 +122,12 @@ struct sg_engine {
     struct sg_lists *lists;
     struct sg_accounts *accounts;
     void **check_state;
+    /* The Bayes model: the bayes check classifies with it, sg_engine_learn (learn.c) teaches
+     * it. The engine owns it so that learning needs no way into a check's private state. */
+    struct sg_bayes *bayes;
+    /* One learn at a time: the look-up of what a message was learned as, the counts and the
+     * record of it must not interleave with another learn of the same message. */
+    pthread_mutex_t learn_lock;
 
     /* Held for reading by every submit and for writing by sg_engine_reload, which swaps cfg. */
     pthread_rwlock_t cfg_lock;
@@ -133,6 +141,9 @@ struct sg_engine {
 
 void sg__log(struct sg_engine *e, enum sg_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The classifier's settings from the config (the rest keep the SG_BAYES_DEFAULT_* values). */
+void sg__engine_bayes_params(const struct sg_config *cfg, struct sg_bayes_params *out);
 
 /* Hash of a composite key: parts joined by NUL, seeded by the store's secret. */
 uint64_t sg__engine_key(const struct sg_engine *e, const char *const *parts, unsigned n);

@@ -146,6 +146,21 @@ static const char *const migrations[] = {
     "    ham   INTEGER NOT NULL,\n"
     "    PRIMARY KEY (scope, token)\n"
     ") WITHOUT ROWID;\n",
+
+    /* 4: what moderators taught the classifier through POST /v1/learn (store/learned.c), one
+     * row per (tenant, message): the class it was learned as, whether the global class learned
+     * it too, and its tokens (little-endian 64-bit hashes under meta.seed, not the text), so
+     * that a correction takes back exactly what was counted and can be made by message id
+     * alone. */
+    "CREATE TABLE bayes_learned (\n"
+    "    tenant  TEXT NOT NULL,\n"
+    "    message TEXT NOT NULL,\n"
+    "    class   INTEGER NOT NULL,\n"
+    "    global  INTEGER NOT NULL,\n"
+    "    at      INTEGER NOT NULL,\n"
+    "    tokens  BLOB NOT NULL,\n"
+    "    PRIMARY KEY (tenant, message)\n"
+    ");\n",
 };
 
 #define SG_SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))

@@ -98,6 +98,23 @@ int sg__store_alert_put(struct sg_store *store, const char *tenant, const char *
 /* Alerts with at >= since for tenant (NULL: all), oldest first, as a JSON array; caller frees. */
 int sg__store_alert_list(struct sg_store *store, const char *tenant, sg_time since, char **json);
 
+/* ---- messages learned through sg_engine_learn (store/learned.c) ---- */
+struct sg_learned_row {
+    const char *tenant, *message;
+    int cls;                  /* enum sg_bayes_class */
+    bool global;              /* the global class learned it too */
+    sg_time at;
+    const uint64_t *tokens;   /* the token hashes counted */
+    uint32_t ntokens;
+};
+/* Inserts or replaces the row of (tenant, message), in the batch transaction, in the caller's
+ * thread (like the classifier's counts: nothing else writes this table). */
+int sg__store_learned_put(struct sg_store *store, const struct sg_learned_row *row);
+/* The row of (tenant, message); SG_ENOTFOUND when it was never learned. out->tenant and
+ * out->message are NULL; out->tokens is allocated and the caller frees it with sg_free. */
+int sg__store_learned_get(struct sg_store *store, const char *tenant, const char *message,
+                          struct sg_learned_row *out);
+
 /* ---- limiter snapshot ---- */
 /* Saving: clear, then put each live key (inside the current batch transaction). */
 int sg__store_limiter_clear(struct sg_store *store);
