@@ -60,7 +60,8 @@ static int learn_locked(struct sg_engine *e, const char *tenant, const char *id,
     }
     bool global = !(flags & SG_LEARN_TENANT_ONLY);
     unsigned bflags = global ? SG_BAYES_ALSO_GLOBAL : 0;
-    struct sg_bayes_tokens stored = {(uint64_t *)prev.tokens, prev.ntokens, false};
+    /* Learning needs no pair marks (counts are per token), so the store keeps none. */
+    struct sg_bayes_tokens stored = {(uint64_t *)prev.tokens, NULL, prev.ntokens, false};
     const struct sg_bayes_tokens *t = fresh ? fresh : &stored;
     enum learn_status status = !had ? LEARNED : prev.cls == (int)cls ? ALREADY : RELEARNED;
 
