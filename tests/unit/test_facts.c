@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "engine/domains.h"
@@ -179,6 +180,13 @@ static void new_domains_per_tenant(void **state)
 
 static sg_time fixed(void *ud) { return *(sg_time *)ud; }
 
+static int count_one(void *ud, uint64_t key)
+{
+    (void)key;
+    ++*(uint64_t *)ud;
+    return 0;
+}
+
 static json_t *submit(struct sg_engine *e, const char *json)
 {
     struct sg_event *ev;
@@ -224,6 +232,64 @@ static void facts_survive_restart(void **state)
         now += 60 * H_SEC;
     }
     sg_config_free(cfg);
+}
+
+/* Different senders of one tenant are judged in parallel (stripes are per account), so the
+ * domain set is shared: every thread sends the same ten domains; each is learnt and stored once,
+ * and every sender's count is exact. */
+struct worker {
+    struct harness *h;
+    int id;
+};
+
+static void *send_many(void *arg)
+{
+    struct worker *w = arg;
+    for (int i = 0; i < 25; i++) { /* inside the sender's 30 a minute: all allowed */
+        char json[512];
+        int n = snprintf(json, sizeof json,
+                         "{\"type\":\"message\",\"tenant\":\"t\",\"id\":\"m%d-%d\",\"channel\":\"email\","
+                         "\"sender\":\"s%d\",\"recipients\":[\"p\"],\"body\":\"see https://d%d.example/ and "
+                         "https://d%d.example/\"}",
+                         w->id, i, w->id, i % 10, (i + w->id) % 10);
+        struct sg_event *ev;
+        struct sg_result *res;
+        if (sg_event_parse(json, (size_t)n, -1, &ev, NULL) != 0)
+            return (void *)1;
+        int rc = sg_engine_submit(w->h->engine, ev, 0, &res);
+        sg_event_free(ev);
+        if (rc)
+            return (void *)1;
+        sg_result_free(res);
+    }
+    return NULL;
+}
+
+static void parallel_senders_share_domains(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(config_yaml);
+    pthread_t th[4];
+    struct worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){h, i};
+        assert_int_equal(pthread_create(&th[i], NULL, send_many, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *ret;
+        assert_int_equal(pthread_join(th[i], &ret), 0);
+        assert_null(ret);
+    }
+    assert_int_equal(sg_store_flush(h->store), 0);
+    uint64_t n = 0;
+    assert_int_equal(sg__store_seen_domains_each(h->store, count_one, &n), 0);
+    assert_int_equal(n, 10);
+    for (int i = 0; i < 4; i++) {
+        char sender[8];
+        snprintf(sender, sizeof sender, "s%d", i);
+        assert_int_equal(stored_messages(h, "t", sender), 25);
+    }
+    harness_free(h);
 }
 
 /* The set itself: bounded, and past the bound a domain it does not hold is unknown. */
@@ -274,6 +340,7 @@ int main(void)
         cmocka_unit_test(refused_messages_do_not_count),
         cmocka_unit_test(new_domains_per_tenant),
         cmocka_unit_test_setup_teardown(facts_survive_restart, tmp_setup, tmp_teardown),
+        cmocka_unit_test(parallel_senders_share_domains),
         cmocka_unit_test(seen_set_bound),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
