@@ -36,8 +36,9 @@ void sg__check_fanout_free(void *state);
 int sg__check_rules_init(struct sg_engine *engine, void **state);
 int sg__check_rules_configure(void *state, const struct sg_config *cfg);
 int sg__check_rules_run(void *state, struct sg_ctx *ctx);
+void sg__check_rules_commit(void *state, struct sg_ctx *ctx);
 void sg__check_rules_free(void *state);
-#define SG_CHECK_RULES {"rules", SG_EVBIT(SG_EV_MESSAGE), sg__check_rules_init, sg__check_rules_configure, sg__check_rules_run, NULL, sg__check_rules_free}
+#define SG_CHECK_RULES {"rules", SG_EVBIT(SG_EV_MESSAGE), sg__check_rules_init, sg__check_rules_configure, sg__check_rules_run, sg__check_rules_commit, sg__check_rules_free}
 
 int sg__check_bayes_init(struct sg_engine *engine, void **state);
 int sg__check_bayes_configure(void *state, const struct sg_config *cfg);

@@ -1,7 +1,9 @@
 /* Check: content rules. The message's content (built once per judgement) is scanned by the
  * rule engine — one Hyperscan pass for every regex and word list, then the boolean rules — and
  * each rule that fires adds its own code and score; monitor rules are reported with score 0.
- * The ruleset is the shipped one plus rules.local_dir, reloaded with the config. */
+ * The ruleset is the shipped one plus rules.local_dir, reloaded with the config. The check also
+ * keeps the history its facts need: a delivered message counts for its sender (first_message,
+ * SENDER_MESSAGES) and teaches its tenant its link domains (URL_NEW_DOMAIN). */
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
@@ -10,7 +12,10 @@
 #include <sys/stat.h>
 
 #include "checks/checks.h"
+#include "engine/accounts.h"
+#include "engine/domains.h"
 #include "rules/rules.h"
+#include "store/store.h"
 #include "text/content.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
@@ -82,6 +87,7 @@ struct rules_check {
     pthread_mutex_t scratches_lock;
     struct sg_rules_scratch **scratches; /* every scratch made, freed with the check */
     size_t nscratches, cap;
+    bool told_full;             /* the seen-domain bound was logged (once per engine) */
 };
 
 int sg__check_rules_init(struct sg_engine *engine, void **state)
@@ -194,6 +200,33 @@ static struct sg_rules_scratch *scratch_for(struct rules_check *r)
     return s;
 }
 
+/* URL_NEW_DOMAIN: how many of the message's link domains its tenant has never delivered;
+ * unknown (NaN) when none is new but some could not be told (the seen set is full). */
+static int new_domain_fact(struct rules_check *r, struct sg_ctx *ctx, double *out)
+{
+    const struct sg_url_domain *d;
+    size_t nd;
+    int rc = sg__ctx_url_domains(ctx, &d, &nd);
+    if (rc || nd == 0) {
+        *out = 0;
+        return rc;
+    }
+    uint64_t *keys = sg__arena_alloc(ctx->arena, nd * sizeof *keys);
+    int8_t *seen = sg__arena_alloc(ctx->arena, nd * sizeof *seen);
+    if (!keys || !seen)
+        return SG_ENOMEM;
+    for (size_t i = 0; i < nd; i++)
+        keys[i] = d[i].key;
+    sg__seen_domains_lookup(r->engine->seen_domains, keys, nd, seen);
+    unsigned fresh = 0, unknown = 0;
+    for (size_t i = 0; i < nd; i++) {
+        fresh += seen[i] == 0;
+        unknown += seen[i] < 0;
+    }
+    *out = fresh || !unknown ? (double)fresh : NAN;
+    return 0;
+}
+
 int sg__check_rules_run(void *state, struct sg_ctx *ctx)
 {
     struct rules_check *r = state;
@@ -206,8 +239,13 @@ int sg__check_rules_run(void *state, struct sg_ctx *ctx)
     if (ctx->account) {
         facts.v[SG_FACT_SENDER_AGE_HOURS] = (double)(ctx->now - ctx->account->created_at) / 3.6e9;
         facts.v[SG_FACT_SENDER_POSTS] = ctx->account->posts;
+        /* A sender the engine has never seen has an account made for this message: count 0. */
+        facts.v[SG_FACT_SENDER_MESSAGES] = ctx->account->messages;
+        facts.v[SG_FACT_FIRST_MESSAGE] = ctx->account->messages == 0;
     }
     facts.v[SG_FACT_RECIPIENTS] = (double)ctx->ev->nrecipients;
+    if ((rc = new_domain_fact(r, ctx, &facts.v[SG_FACT_URL_NEW_DOMAIN])))
+        return rc;
     pthread_rwlock_rdlock(&r->lock);
     struct sg_rules_scratch *scratch = scratch_for(r);
     size_t n = sg__rules_count(r->rules);
@@ -228,6 +266,54 @@ int sg__check_rules_run(void *state, struct sg_ctx *ctx)
             sg__ctx_reason_named(ctx, h->code, h->score, "%s", h->description);
     }
     return 0;
+}
+
+/* A delivered message: its sender has sent one more, and its link domains are now known in
+ * its tenant. Both go through the store's writer; a failed write is logged (commit cannot fail
+ * the verdict already given) and costs only a fact that errs towards "new" after a restart. */
+void sg__check_rules_commit(void *state, struct sg_ctx *ctx)
+{
+    struct rules_check *r = state;
+    struct sg_engine *e = r->engine;
+    struct sg_account *a = ctx->account;
+    if (a) {
+        if (a->messages < UINT32_MAX)
+            a->messages++;
+        int rc = sg__accounts_save(e->accounts, a, ctx->now);
+        if (rc)
+            sg__log(e, SG_LOG_ERROR, "rules: saving %s/%s: %s", a->tenant, a->account,
+                    sg_strerror(rc));
+    }
+    const struct sg_url_domain *d;
+    size_t nd;
+    if (sg__ctx_url_domains(ctx, &d, &nd) || nd == 0)
+        return;
+    uint64_t *keys = sg__arena_alloc(ctx->arena, nd * sizeof *keys);
+    bool *added = sg__arena_alloc(ctx->arena, nd * sizeof *added);
+    const char **names = sg__arena_alloc(ctx->arena, nd * sizeof *names);
+    if (!keys || !added || !names)
+        return;
+    for (size_t i = 0; i < nd; i++)
+        keys[i] = d[i].key;
+    bool dropped;
+    size_t n = sg__seen_domains_add(e->seen_domains, keys, nd, added, &dropped);
+    if (n) {
+        size_t k = 0;
+        for (size_t i = 0; i < nd; i++)
+            if (added[i]) {
+                keys[k] = d[i].key;
+                names[k++] = d[i].name;
+            }
+        int rc = sg__store_seen_domains_put(e->store, ctx->ev->tenant, ctx->now, keys, names, k);
+        if (rc)
+            sg__log(e, SG_LOG_ERROR, "rules: saving link domains of %s: %s", ctx->ev->tenant,
+                    sg_strerror(rc));
+    }
+    if (dropped && !__atomic_exchange_n(&r->told_full, true, __ATOMIC_RELAXED))
+        sg__log(e, SG_LOG_WARN,
+                "rules: %zu link domains are known, the most kept (or memory ran out); "
+                "URL_NEW_DOMAIN is unknown for the domains not yet known",
+                sg__seen_domains_count(e->seen_domains));
 }
 
 void sg__check_rules_free(void *state)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "checks/checks.h"
+#include "text/content.h"
 
 /* "24 hours", "7 days", "30 minutes" for user-facing sentences. Up to two days reads better in
  * hours ("48 hours", not "2 days"), as people count a new account's first days that way. */
@@ -58,11 +59,19 @@ int sg__check_trust_run(void *state, struct sg_ctx *ctx)
     if (p->require_verified && a->verified != 1)
         sg__ctx_reason(ctx, SG_R_TRUST_UNVERIFIED,
                        "Verify your email address before you send %s.", what);
-    if (p->link_min_age_s && ctx->has_links && sg__ctx_account_younger(ctx, p->link_min_age_s)) {
-        human_duration(p->link_min_age_s, dur, sizeof dur);
-        sg__ctx_reason(ctx, SG_R_TRUST_NEW_ACCOUNT_LINK,
-                       "Messages with links from accounts younger than %s are checked by a "
-                       "moderator before delivery.", dur);
+    if (p->link_min_age_s && sg__ctx_account_younger(ctx, p->link_min_age_s)) {
+        /* One URL extractor decides what a link is (text/urls.c, via the content): schemeless
+         * and defanged links count as they do for the rules. Built only when it matters. */
+        const struct sg_content *content;
+        int rc = sg__ctx_content(ctx, &content);
+        if (rc)
+            return rc;
+        if (content->nurls > 0) {
+            human_duration(p->link_min_age_s, dur, sizeof dur);
+            sg__ctx_reason(ctx, SG_R_TRUST_NEW_ACCOUNT_LINK,
+                           "Messages with links from accounts younger than %s are checked by a "
+                           "moderator before delivery.", dur);
+        }
     }
     return 0;
 }

@@ -38,7 +38,7 @@ static void usage(FILE *out)
             "      the DIRs alone (a rules/ checkout).\n"
             "test  scan message events (JSON files; - for stdin) and show each rule that fires, its\n"
             "      score and the words it matched (--json: one line per file). Facts the event cannot tell (first_message,\n"
-            "      SENDER_AGE_HOURS, SENDER_POSTS, recipients, URL_NEW_DOMAIN) are unknown unless\n"
+            "      SENDER_MESSAGES, SENDER_AGE_HOURS, SENDER_POSTS, recipients, URL_NEW_DOMAIN) are unknown unless\n"
             "      given with --fact; recipients defaults to the event's count.\n"
             "list  print the effective rules: code, score, state, kind, channels, file:line.\n");
 }

@@ -158,6 +158,7 @@ static int load(struct sg_accounts *t, const char *tenant, const char *account,
     }
     a->created_at = row.created_at;
     a->posts = row.posts;
+    a->messages = row.messages;
     a->verified = (int8_t)row.verified;
     a->status = (uint8_t)row.status;
     a->trust = row.trust;
@@ -216,6 +217,7 @@ int sg__accounts_save(struct sg_accounts *t, const struct sg_account *a, sg_time
         .created_at = a->created_at,
         .verified = a->verified > 0,
         .posts = a->posts,
+        .messages = a->messages,
         .status = a->status,
         .trust = a->trust,
         .updated = now,

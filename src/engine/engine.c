@@ -9,11 +9,11 @@
 
 #include "bayes/bayes.h"
 #include "engine/accounts.h"
+#include "engine/domains.h"
 #include "engine/lists.h"
 #include "engine/result.h"
 #include "store/store.h"
 #include "text/content.h"
-#include "text/links.h"
 #include "util/alloc.h"
 #include "util/cidr.h"
 #include "util/gcra.h"
@@ -89,6 +89,42 @@ int sg__ctx_content(struct sg_ctx *ctx, const struct sg_content **out)
     return 0;
 }
 
+int sg__ctx_url_domains(struct sg_ctx *ctx, const struct sg_url_domain **out, size_t *n)
+{
+    if (!ctx->url_domains) {
+        const struct sg_content *c;
+        int rc = sg__ctx_content(ctx, &c);
+        if (rc)
+            return rc;
+        struct sg_url_domain *d = sg__arena_alloc(ctx->arena, (c->nurls ? c->nurls : 1) * sizeof *d);
+        if (!d)
+            return SG_ENOMEM;
+        /* Quadratic, but over at most the content's 200 URLs and mostly one or two domains:
+         * cheaper than any table for the sizes that occur. */
+        size_t nd = 0;
+        for (size_t i = 0; i < c->nurls; i++) {
+            const char *name = c->urls[i].domain;
+            if (!name || !*name)
+                continue;
+            size_t j = 0;
+            while (j < nd && strcmp(d[j].name, name) != 0)
+                j++;
+            if (j < nd)
+                continue;
+            /* A part of its own keeps these keys apart from sender keys of the same text. */
+            const char *parts[3] = {"url_domain", ctx->ev->tenant, name};
+            d[nd].name = name;
+            d[nd].key = sg__engine_key(ctx->engine, parts, 3);
+            nd++;
+        }
+        ctx->url_domains = d;
+        ctx->nurl_domains = nd;
+    }
+    *out = ctx->url_domains;
+    *n = ctx->nurl_domains;
+    return 0;
+}
+
 bool sg__ctx_refused(const struct sg_ctx *ctx)
 {
     for (unsigned i = 0; i < ctx->nreasons; i++) {
@@ -118,6 +154,13 @@ void sg__engine_bayes_params(const struct sg_config *cfg, struct sg_bayes_params
 static int save_limiter_key(void *ud, uint64_t key, const int64_t tat[SG_GCRA_MAX_WINDOWS])
 {
     return sg__store_limiter_put(ud, key, tat, SG_GCRA_MAX_WINDOWS);
+}
+
+static int restore_seen_domain(void *ud, uint64_t key)
+{
+    bool added;
+    sg__seen_domains_add(ud, &key, 1, &added, NULL); /* past the bound the rest stay unknown */
+    return 0;
 }
 
 static int restore_limiter_key(void *ud, uint64_t key, const int64_t *tat, size_t n)
@@ -152,12 +195,14 @@ int sg_engine_new(const struct sg_config *cfg, struct sg_store *store, const str
     e->limiter = sg__gcra_new(e->cfg->limiter_shards);
     e->lists = sg__lists_new(e->seed);
     e->accounts = sg__accounts_new(store, e->seed);
+    e->seen_domains = sg__seen_domains_new(0);
     e->check_state = sg__calloc(sg__ncheck, sizeof *e->check_state);
-    if (!e->limiter || !e->lists || !e->accounts || !e->check_state)
+    if (!e->limiter || !e->lists || !e->accounts || !e->seen_domains || !e->check_state)
         goto fail;
     sg_time now = e->clock.now(e->clock.ud);
     if ((rc = sg__lists_load(e->lists, store, now)) ||
-        (rc = sg__store_limiter_load(store, restore_limiter_key, e->limiter)))
+        (rc = sg__store_limiter_load(store, restore_limiter_key, e->limiter)) ||
+        (rc = sg__store_seen_domains_each(store, restore_seen_domain, e->seen_domains)))
         goto fail;
     struct sg_bayes_params bp;
     sg__engine_bayes_params(e->cfg, &bp);
@@ -194,6 +239,7 @@ void sg_engine_free(struct sg_engine *e)
     sg__gcra_free(e->limiter);
     sg__lists_free(e->lists);
     sg__accounts_free(e->accounts);
+    sg__seen_domains_free(e->seen_domains);
     sg__arena_free(e->spare_arena);
     pthread_mutex_destroy(&e->arena_lock);
     pthread_mutex_destroy(&e->learn_lock);
@@ -388,10 +434,11 @@ static int judge_message(struct sg_engine *e, struct sg_ctx *ctx, struct sg_resu
     const char *key_parts[2] = {ev->tenant, ev->sender};
     ctx->sender_key = sg__engine_key(e, key_parts, 2);
     ctx->has_ip = ev->ip && sg__ip_parse(ev->ip, strlen(ev->ip), ctx->ip) == 0;
-    ctx->has_links = sg__text_has_link(ev->subject, ev->subject ? strlen(ev->subject) : 0) ||
-                     sg__text_has_link(ev->body, ev->body_len) ||
-                     sg__text_has_link(ev->html, ev->html_len);
     if ((rc = run_checks(e, ctx)))
+        return rc;
+    const struct sg_url_domain *domains;
+    size_t ndomains;
+    if ((rc = sg__ctx_url_domains(ctx, &domains, &ndomains))) /* for the JSON and the row */
         return rc;
     double score;
     enum sg_action action = decide(ctx, ctx->chp->hold_at, ctx->chp->reject_at, &score);
@@ -411,6 +458,10 @@ static int judge_message(struct sg_engine *e, struct sg_ctx *ctx, struct sg_resu
             sg__sb_addc(&codes, ',');
         sg__sb_adds(&codes, sg__reason_code_text(&ctx->reasons[i]));
     }
+    size_t nlisted = ndomains < SG_VERDICT_URL_DOMAINS_MAX ? ndomains : SG_VERDICT_URL_DOMAINS_MAX;
+    const char *listed[SG_VERDICT_URL_DOMAINS_MAX];
+    for (size_t i = 0; i < nlisted; i++)
+        listed[i] = domains[i].name;
     struct sg_verdict_row row = {
         .id = ev->id,
         .tenant = ev->tenant,
@@ -424,6 +475,8 @@ static int judge_message(struct sg_engine *e, struct sg_ctx *ctx, struct sg_resu
         .ip = ev->ip,
         .recipients = ev->recipients,
         .nrecipients = ev->nrecipients,
+        .url_domains = listed,
+        .nurl_domains = nlisted,
         .json = sg__sb_cstr(&res->json),
     };
     uint64_t seq = 0;

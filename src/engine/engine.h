@@ -26,6 +26,7 @@ struct sg_account {
     char *ip_text;        /* signup address as given; NULL unknown */
     sg_time created_at;
     uint32_t posts;
+    uint32_t messages;    /* messages delivered (allowed, not dry runs): first_message */
     int8_t verified;      /* -1 unknown */
     uint8_t status;       /* enum sg_account_status (store.h) */
     double trust;
@@ -39,6 +40,16 @@ struct sg_reason {
 };
 
 struct sg_engine;
+
+/* A registrable domain the message links to, with its key in the tenant's seen-domain set. */
+struct sg_url_domain {
+    const char *name; /* the content's string (arena) */
+    uint64_t key;     /* sg__engine_key(tenant, name) */
+};
+
+/* The verdict lists at most this many of a message's link domains (JSON and stored row); the
+ * seen-domain facts consider all of them (at most the content's 200 URLs). */
+#define SG_VERDICT_URL_DOMAINS_MAX 64
 
 struct sg_ctx {
     struct sg_engine *engine;
@@ -54,7 +65,8 @@ struct sg_ctx {
     /* enrichment */
     struct sg_content *content;          /* built on first use by sg__ctx_content */
     const char *email_domain;            /* the sender's signup domain, lower-case; NULL unknown */
-    bool has_links;
+    struct sg_url_domain *url_domains;   /* built on first use by sg__ctx_url_domains */
+    size_t nurl_domains;
     uint8_t ip[16];
     bool has_ip;
     uint64_t sender_key;                 /* hash of tenant, account: keys per-sender state */
@@ -79,6 +91,10 @@ const char *sg__reason_code_text(const struct sg_reason *r);
 /* The message's content (MIME, HTML, normalised text, URLs), built once per judgement in the
  * arena by whichever check asks first. Returns 0 or SG_ENOMEM. */
 int sg__ctx_content(struct sg_ctx *ctx, const struct sg_content **out);
+
+/* The message's distinct registrable link domains in first-seen order (IP literals have none),
+ * from its content, built once per judgement in the arena. Returns 0 or SG_ENOMEM. */
+int sg__ctx_url_domains(struct sg_ctx *ctx, const struct sg_url_domain **out, size_t *n);
 
 /* Does the context already carry a reason that forces a reject? Counting checks skip then. */
 bool sg__ctx_refused(const struct sg_ctx *ctx);
@@ -106,6 +122,7 @@ struct sg_accounts;
 struct sg_gcra_table;
 struct sg_bayes;
 struct sg_bayes_params;
+struct sg_seen_domains;
 
 struct sg_engine {
     struct sg_config *cfg;
@@ -121,6 +138,7 @@ struct sg_engine {
     bool limiter_dirty;                                 /* charged since load: save on free */
     struct sg_lists *lists;
     struct sg_accounts *accounts;
+    struct sg_seen_domains *seen_domains;               /* per-tenant delivered link domains */
     void **check_state;
     /* The Bayes model: the bayes check classifies with it, sg_engine_learn (learn.c) teaches
      * it. The engine owns it so that learning needs no way into a check's private state. */

@@ -54,6 +54,16 @@ void sg__result_verdict_json(struct sg_strbuf *sb, const struct sg_ctx *ctx, enu
         sg__sb_json_cstr(sb, sg__channel_name(ev->channel));
         sg__sb_json_key(sb, "recipients");
         sg__sb_printf(sb, "%zu", ev->nrecipients);
+        /* Distinct registrable link domains, first seen first: what the recipients index and a
+         * platform's own tooling key on. Bounded like the stored row. */
+        sg__sb_json_key(sb, "url_domains");
+        sg__sb_addc(sb, '[');
+        for (size_t i = 0; i < ctx->nurl_domains && i < SG_VERDICT_URL_DOMAINS_MAX; i++) {
+            if (i)
+                sg__sb_addc(sb, ',');
+            sg__sb_json_cstr(sb, ctx->url_domains[i].name);
+        }
+        sg__sb_addc(sb, ']');
     } else {
         sg__sb_json_key(sb, "account");
         sg__sb_json_cstr(sb, ev->account);

@@ -24,6 +24,7 @@ struct sg_content;
     X(SENDER_AGE_HOURS, "SENDER_AGE_HOURS", 0)                                                  \
     X(SENDER_POSTS, "SENDER_POSTS", 0)                                                          \
     X(FIRST_MESSAGE, "first_message", 0)                                                        \
+    X(SENDER_MESSAGES, "SENDER_MESSAGES", 0)                                                    \
     X(ZERO_WIDTH, "zero_width", 1)                                                              \
     X(BIDI_CONTROLS, "bidi_controls", 1)                                                        \
     X(HIDDEN_CHARS, "hidden_chars", 1)                                                          \

@@ -1,5 +1,6 @@
 /* Tenants and accounts: the senders' records the engine keeps across restarts (signup data,
- * post counts for the "two posts" rule, status and trust). Rows are upserted whole. */
+ * post counts for the "two posts" rule, delivered-message counts for first_message, status and
+ * trust). Rows are upserted whole. */
 #include <string.h>
 
 #include "store/store_internal.h"
@@ -88,12 +89,13 @@ int sg__store_account_apply(struct sg_store *store, const struct sg_account_row 
     sqlite3_stmt *st = sg__store_stmt(
         store, SG_STMT_ACCOUNT_PUT,
         "INSERT INTO accounts (tenant, account, email, email_domain, ip, created_at, verified,"
-        " posts, status, trust, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        " posts, status, trust, updated, messages)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         " ON CONFLICT (tenant, account) DO UPDATE SET email = excluded.email,"
         " email_domain = excluded.email_domain, ip = excluded.ip,"
         " created_at = excluded.created_at, verified = excluded.verified,"
         " posts = excluded.posts, status = excluded.status, trust = excluded.trust,"
-        " updated = excluded.updated",
+        " updated = excluded.updated, messages = excluded.messages",
         what, &err);
     if (st)
         err = sg__store_write_begin(store, what);
@@ -109,6 +111,7 @@ int sg__store_account_apply(struct sg_store *store, const struct sg_account_row 
         sqlite3_bind_int(st, 9, row->status);
         sqlite3_bind_double(st, 10, row->trust);
         sqlite3_bind_int64(st, 11, row->updated);
+        sqlite3_bind_int64(st, 12, row->messages);
         err = sg__store_step_write(store, st, what);
     }
     sg__store_unlock(store);
@@ -147,7 +150,7 @@ int sg__store_account_get(struct sg_store *store, const char *tenant, const char
     sqlite3_stmt *st = sg__store_stmt(
         store, SG_STMT_ACCOUNT_GET,
         "SELECT tenant, account, email, email_domain, ip, created_at, verified, posts, status,"
-        " trust, updated FROM accounts WHERE tenant = ?1 AND account = ?2",
+        " trust, updated, messages FROM accounts WHERE tenant = ?1 AND account = ?2",
         what, &err);
     if (st) {
         sg__store_bind_text(st, 1, tenant);
@@ -182,6 +185,10 @@ int sg__store_account_get(struct sg_store *store, const char *tenant, const char
                 row.status = sqlite3_column_int(st, 8);
                 row.trust = sqlite3_column_double(st, 9);
                 row.updated = sqlite3_column_int64(st, 10);
+                int64_t messages = sqlite3_column_int64(st, 11);
+                row.messages = messages < 0            ? 0
+                               : messages > UINT32_MAX ? UINT32_MAX
+                                                       : (uint32_t)messages;
                 *out = row;
             }
         }

@@ -9,7 +9,10 @@
 #define SG_QUEUE_MAX 65536
 #define SG_QUEUE_LIMITER_MAX 64
 
-enum op_kind { OP_TENANT, OP_ACCOUNT, OP_VERDICT, OP_EVENT, OP_ALERT, OP_LIMITER_CLEAR, OP_LIMITER };
+enum op_kind {
+    OP_TENANT, OP_ACCOUNT, OP_VERDICT, OP_EVENT, OP_ALERT, OP_SEEN_DOMAINS, OP_LIMITER_CLEAR,
+    OP_LIMITER
+};
 
 struct op {
     struct op *next;
@@ -22,6 +25,13 @@ struct op {
         struct { const char *kind, *tenant, *message, *json; sg_time at; } event;
         struct { const char *tenant, *kind, *json; sg_time at; } alert;
         struct { uint64_t key; size_t n; const int64_t *tat; } limiter;
+        struct {
+            const char *tenant;
+            sg_time at;
+            size_t n;
+            const uint64_t *keys;
+            const char *const *domains;
+        } seen;
     } u;
     char *cursor; /* where the next copied string goes */
     _Alignas(16) char data[];
@@ -84,6 +94,9 @@ static int apply(struct sg_store *store, struct op *op)
     case OP_ALERT:
         return sg__store_alert_apply(store, op->u.alert.tenant, op->u.alert.kind, op->u.alert.at,
                                      op->u.alert.json);
+    case OP_SEEN_DOMAINS:
+        return sg__store_seen_domains_apply(store, op->u.seen.tenant, op->u.seen.at,
+                                            op->u.seen.keys, op->u.seen.domains, op->u.seen.n);
     case OP_LIMITER_CLEAR: return sg__store_limiter_clear_apply(store);
     case OP_LIMITER:
         return sg__store_limiter_apply(store, op->u.limiter.key, op->u.limiter.tat, op->u.limiter.n);
@@ -328,14 +341,19 @@ int sg__store_verdict_put(struct sg_store *store, const struct sg_verdict_row *r
                    str_size(row->channel) + str_size(row->action) + str_size(row->reasons) +
                    str_size(row->campaign) + str_size(row->template_name) + str_size(row->ip) +
                    str_size(row->json);
+    if (row->nurl_domains && !row->url_domains)
+        return sg__store_error(store, SG_EINVAL, "verdicts: insert: missing field");
     for (size_t i = 0; i < row->nrecipients; i++)
         bytes += str_size(row->recipients[i]);
-    /* The recipients' pointer array goes first in data, where it is aligned. */
-    size_t array = row->nrecipients * sizeof(char *);
+    for (size_t i = 0; i < row->nurl_domains; i++)
+        bytes += str_size(row->url_domains[i]);
+    /* The pointer arrays go first in data, where they are aligned. */
+    size_t array = (row->nrecipients + row->nurl_domains) * sizeof(char *);
     struct op *op = op_new(OP_VERDICT, array + bytes);
     if (!op)
         return SG_ENOMEM;
     const char **recipients = (const char **)(void *)op->data;
+    const char **url_domains = recipients + row->nrecipients;
     op->cursor = op->data + array;
     op->u.verdict = *row;
     op->u.verdict.id = op_str(op, row->id);
@@ -351,7 +369,44 @@ int sg__store_verdict_put(struct sg_store *store, const struct sg_verdict_row *r
     for (size_t i = 0; i < row->nrecipients; i++)
         recipients[i] = op_str(op, row->recipients[i]);
     op->u.verdict.recipients = recipients;
+    for (size_t i = 0; i < row->nurl_domains; i++)
+        url_domains[i] = op_str(op, row->url_domains[i]);
+    op->u.verdict.url_domains = url_domains;
     return enqueue_seq(store, op, seq);
+}
+
+int sg__store_seen_domains_put(struct sg_store *store, const char *tenant, sg_time at,
+                               const uint64_t *keys, const char *const *domains, size_t n)
+{
+    if (!store)
+        return SG_EINVAL;
+    if (!tenant || (n && (!keys || !domains)))
+        return sg__store_error(store, SG_EINVAL, "seen domains: insert: missing field");
+    if (n == 0)
+        return 0;
+    size_t bytes = str_size(tenant);
+    for (size_t i = 0; i < n; i++) {
+        if (!domains[i])
+            return sg__store_error(store, SG_EINVAL, "seen domains: insert: missing domain");
+        bytes += str_size(domains[i]);
+    }
+    /* Keys, then the domains' pointers (both 8-byte aligned from data), then the strings. */
+    size_t arrays = n * sizeof(uint64_t) + n * sizeof(char *);
+    struct op *op = op_new(OP_SEEN_DOMAINS, arrays + bytes);
+    if (!op)
+        return SG_ENOMEM;
+    uint64_t *k = (uint64_t *)(void *)op->data;
+    const char **d = (const char **)(void *)(op->data + n * sizeof(uint64_t));
+    op->cursor = op->data + arrays;
+    memcpy(k, keys, n * sizeof *k);
+    for (size_t i = 0; i < n; i++)
+        d[i] = op_str(op, domains[i]);
+    op->u.seen.tenant = op_str(op, tenant);
+    op->u.seen.at = at;
+    op->u.seen.n = n;
+    op->u.seen.keys = k;
+    op->u.seen.domains = d;
+    return enqueue(store, op);
 }
 
 int sg__store_event_put(struct sg_store *store, const char *kind, const char *tenant,

@@ -1,5 +1,6 @@
-/* The smaller records: reports and reviews as received, alerts as raised, and the limiter's
- * snapshot (each live key's theoretical arrival times) saved on shutdown and loaded on start. */
+/* The smaller records: reports and reviews as received, alerts as raised, the link domains each
+ * tenant has delivered (URL_NEW_DOMAIN), and the limiter's snapshot (each live key's theoretical
+ * arrival times) saved on shutdown and loaded on start. */
 #include <string.h>
 
 #include "store/store_internal.h"
@@ -110,6 +111,60 @@ int sg__store_alert_list(struct sg_store *store, const char *tenant, sg_time sin
                                   sb.max);
     }
     sg__sb_release(&sb);
+    sg__store_unlock(store);
+    return err;
+}
+
+/* ---- link domains a tenant has delivered ---- */
+
+int sg__store_seen_domains_apply(struct sg_store *store, const char *tenant, sg_time at,
+                                 const uint64_t *keys, const char *const *domains, size_t n)
+{
+    /* The arguments were checked before they were queued (queue.c). */
+    static const char what[] = "seen domains: insert";
+    int err = 0;
+    sg__store_lock(store);
+    /* OR IGNORE: two engines (or a replay over a daemon's store) may both learn a domain. */
+    sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_SEEN_DOMAIN_PUT,
+                                      "INSERT OR IGNORE INTO seen_domains (key, tenant, domain,"
+                                      " first_seen) VALUES (?1, ?2, ?3, ?4)",
+                                      what, &err);
+    for (size_t i = 0; st && !err && i < n; i++) {
+        if ((err = sg__store_write_begin(store, what)))
+            break;
+        sqlite3_bind_int64(st, 1, sg__store_u64_to_i64(keys[i]));
+        sg__store_bind_text(st, 2, tenant);
+        sg__store_bind_text(st, 3, domains[i]);
+        sqlite3_bind_int64(st, 4, at);
+        err = sg__store_step_write(store, st, what);
+    }
+    sg__store_unlock(store);
+    return err;
+}
+
+int sg__store_seen_domains_each(struct sg_store *store, int (*fn)(void *ud, uint64_t key),
+                                void *ud)
+{
+    if (!store || !fn)
+        return SG_EINVAL;
+    static const char what[] = "seen domains: select";
+    int err = 0;
+    sg__store_drain(store);
+    sg__store_lock(store);
+    sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_SEEN_DOMAIN_EACH,
+                                      "SELECT key FROM seen_domains", what, &err);
+    while (st && !err) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            err = sg__store_fail(store, what, rc);
+            break;
+        }
+        err = fn(ud, sg__store_i64_to_u64(sqlite3_column_int64(st, 0)));
+    }
+    if (st)
+        sqlite3_reset(st);
     sg__store_unlock(store);
     return err;
 }

@@ -161,6 +161,25 @@ static const char *const migrations[] = {
     "    tokens  BLOB NOT NULL,\n"
     "    PRIMARY KEY (tenant, message)\n"
     ");\n",
+    /* 5: the engine's facts for rules (docs/rules.md). accounts.messages: messages delivered
+     * (allowed, not dry runs) for the first_message fact, rebuilt here from the allowed
+     * verdicts already stored (one grouped pass; needs SQLite 3.33 for UPDATE ... FROM).
+     * seen_domains: registrable link domains a tenant has delivered, for URL_NEW_DOMAIN; key is
+     * sg__engine_key(tenant, domain) under meta.seed, the only column the engine loads; tenant
+     * and domain are kept for people and for a later "forget this domain". verdicts.url_domains:
+     * the message's distinct registrable link domains as a JSON array, as in the verdict JSON,
+     * for a later url_domain index of "who received what" (no index yet: nothing queries it). */
+    "ALTER TABLE accounts ADD COLUMN messages INTEGER NOT NULL DEFAULT 0;\n"
+    "UPDATE accounts SET messages = c.n FROM (SELECT tenant, sender, count(*) AS n\n"
+    "    FROM verdicts WHERE action = 'allow' GROUP BY tenant, sender) AS c\n"
+    "    WHERE c.tenant = accounts.tenant AND c.sender = accounts.account;\n"
+    "CREATE TABLE seen_domains (\n"
+    "    key        INTEGER PRIMARY KEY,\n"
+    "    tenant     TEXT NOT NULL,\n"
+    "    domain     TEXT NOT NULL,\n"
+    "    first_seen INTEGER NOT NULL\n"
+    ");\n"
+    "ALTER TABLE verdicts ADD COLUMN url_domains TEXT NOT NULL DEFAULT '[]';\n",
 };
 
 #define SG_SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))

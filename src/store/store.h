@@ -46,6 +46,7 @@ struct sg_account_row {
     sg_time created_at;
     int verified;             /* 1 yes, 0 no */
     uint32_t posts;
+    uint32_t messages;        /* messages delivered (allowed, not dry runs) */
     int status;               /* enum sg_account_status */
     double trust;
     sg_time updated;
@@ -76,6 +77,8 @@ struct sg_verdict_row {
     const char *ip;                      /* NULL none */
     const char *const *recipients;
     size_t nrecipients;
+    const char *const *url_domains;      /* distinct registrable link domains, first-seen order */
+    size_t nurl_domains;
     const char *json;                    /* the verdict as answered */
 };
 /* *seq (may be NULL) gets the write's number for sg__store_wait_durable. */
@@ -88,6 +91,15 @@ int sg__store_wait_durable(struct sg_store *store, uint64_t seq);
 int sg__store_verdict_get(struct sg_store *store, const char *tenant, const char *id, char **json);
 /* Counts (for tests and summaries). */
 int sg__store_verdict_count(struct sg_store *store, int64_t *out);
+
+/* ---- link domains a tenant has delivered (the URL_NEW_DOMAIN fact) ---- */
+/* Records domains[0..n) as delivered in tenant at `at`, keys[i] being the engine's key of
+ * (tenant, domains[i]): one queued write for the lot. A key already stored is left as it is. */
+int sg__store_seen_domains_put(struct sg_store *store, const char *tenant, sg_time at,
+                               const uint64_t *keys, const char *const *domains, size_t n);
+/* Calls fn with every stored key; a non-zero return from fn stops and is returned. */
+int sg__store_seen_domains_each(struct sg_store *store, int (*fn)(void *ud, uint64_t key),
+                                void *ud);
 
 /* ---- other records ---- */
 /* kind: "report" or "review"; json is the event as received. */

@@ -42,6 +42,8 @@ enum sg_store_stmt {
     SG_STMT_BAYES_TOKEN_EACH,
     SG_STMT_LEARNED_GET,
     SG_STMT_LEARNED_PUT,
+    SG_STMT_SEEN_DOMAIN_PUT,
+    SG_STMT_SEEN_DOMAIN_EACH,
     SG_STMT__COUNT
 };
 
@@ -119,6 +121,8 @@ int sg__store_event_apply(struct sg_store *store, const char *kind, const char *
                           const char *message_id, sg_time at, const char *json);
 int sg__store_alert_apply(struct sg_store *store, const char *tenant, const char *kind,
                           sg_time at, const char *json);
+int sg__store_seen_domains_apply(struct sg_store *store, const char *tenant, sg_time at,
+                                 const uint64_t *keys, const char *const *domains, size_t n);
 int sg__store_limiter_clear_apply(struct sg_store *store);
 int sg__store_limiter_apply(struct sg_store *store, uint64_t key, const int64_t *tat, size_t n);
 

@@ -21,8 +21,17 @@ int sg__store_verdict_apply(struct sg_store *store, const struct sg_verdict_row 
         sg__sb_json_cstr(sb, row->recipients[i]);
     }
     sg__sb_addc(sb, ']');
+    /* The link domains follow in the same buffer: one reused allocation for both arrays. */
+    size_t domains_at = sb->len;
+    sg__sb_addc(sb, '[');
+    for (size_t i = 0; i < row->nurl_domains; i++) {
+        if (i)
+            sg__sb_addc(sb, ',');
+        sg__sb_json_cstr(sb, row->url_domains[i]);
+    }
+    sg__sb_addc(sb, ']');
     if (sb->failed)
-        err = sg__store_error(store, SG_ETOOBIG, "verdicts: insert: %s: too many recipients",
+        err = sg__store_error(store, SG_ETOOBIG, "verdicts: insert: %s: too many recipients or link domains",
                               row->id);
     sqlite3_stmt *st = NULL;
     if (!err)
@@ -30,9 +39,9 @@ int sg__store_verdict_apply(struct sg_store *store, const struct sg_verdict_row 
             store, SG_STMT_VERDICT_PUT,
             "INSERT INTO verdicts (id, tenant, at, sender, channel, action, score, reasons,"
             " campaign, template, ip, recipients, json, tenant_key, id_key, sender_key,"
-            " campaign_key, template_key)"
+            " campaign_key, template_key, url_domains)"
             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-            " ?17, ?18)",
+            " ?17, ?18, ?19)",
             what, &err);
     if (st)
         err = sg__store_write_begin(store, what);
@@ -48,7 +57,9 @@ int sg__store_verdict_apply(struct sg_store *store, const struct sg_verdict_row 
         sg__store_bind_text(st, 9, row->campaign);
         sg__store_bind_text(st, 10, row->template_name);
         sg__store_bind_text(st, 11, row->ip);
-        sqlite3_bind_text(st, 12, sb->p, (int)sb->len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 12, sb->p, (int)domains_at, SQLITE_STATIC);
+        sqlite3_bind_text(st, 19, sb->p + domains_at, (int)(sb->len - domains_at),
+                          SQLITE_STATIC);
         sg__store_bind_text(st, 13, row->json);
         sqlite3_bind_int64(st, 14, sg__store_key(store, row->tenant, NULL));
         sqlite3_bind_int64(st, 15, sg__store_key(store, row->tenant, row->id));

@@ -429,6 +429,12 @@ class SharedDaemon(DaemonTestCase):
             self.assertEqual(set(reason) >= {"code", "score", "message"}, True, reason)
         self.assertEqual(v.get("tenant"), "forum")
         self.assertEqual(v.get("channel"), "private_message")
+        self.assertEqual(v.get("url_domains"), [])
+
+    def test_a_verdict_lists_its_link_domains(self):
+        body = "Book at https://www.Clinic-Booking.example/slot or clinic-booking.example/x, see bit.ly/abc"
+        v = self.ok(self.req("POST", "/v1/check", email("forum", uniq("u"), body=body), key=self.check))
+        self.assertEqual(v["url_domains"], ["clinic-booking.example", "bit.ly"], v)
 
     def test_a_platform_key_may_act_for_any_tenant(self):
         for tenant in ("forum", "clinic", "shop"):

@@ -632,6 +632,9 @@ static void migrates_a_version_1_store(void **state)
     assert_int_equal(sqlite3_exec(db, "DROP TABLE keys; DROP TABLE IF EXISTS bayes_scopes;"
                                       " DROP TABLE IF EXISTS bayes_tokens;"
                                       " DROP TABLE IF EXISTS bayes_learned;"
+                                      " DROP TABLE IF EXISTS seen_domains;"
+                                      " ALTER TABLE accounts DROP COLUMN messages;"
+                                      " ALTER TABLE verdicts DROP COLUMN url_domains;"
                                       " PRAGMA user_version = 1",
                                   NULL, NULL, NULL),
                      SQLITE_OK);

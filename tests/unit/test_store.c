@@ -531,7 +531,7 @@ static void account_round_trip(void **state)
     struct sg_account_row in = {
         .tenant = "forum", .account = "user-42", .email = "Bob@Example.org",
         .email_domain = "example.org", .ip = "2001:db8::7", .created_at = T0 - 86400 * SEC,
-        .verified = 1, .posts = 2, .status = SG_ACCOUNT_SUSPENDED, .trust = -0.75,
+        .verified = 1, .posts = 2, .messages = 9, .status = SG_ACCOUNT_SUSPENDED, .trust = -0.75,
         .updated = T0,
     };
     assert_int_equal(sg__store_account_put(s, &in), 0);
@@ -546,6 +546,7 @@ static void account_round_trip(void **state)
     assert_true(out.created_at == T0 - 86400 * SEC);
     assert_int_equal(out.verified, 1);
     assert_int_equal(out.posts, 2);
+    assert_int_equal(out.messages, 9);
     assert_int_equal(out.status, SG_ACCOUNT_SUSPENDED);
     assert_true(out.trust == -0.75);
     assert_true(out.updated == T0);
@@ -852,6 +853,79 @@ static void threads_share_a_store(void **state)
     sg_store_close(s);
 }
 
+static int count_key(void *ud, uint64_t key)
+{
+    uint64_t *sum = ud;
+    sum[0]++;
+    sum[1] ^= key;
+    return 0;
+}
+
+static void seen_domains_round_trip(void **state)
+{
+    struct tmp *t = *state;
+    struct sg_store *s;
+    assert_int_equal(sg_store_open(t->path, &s), 0);
+    uint64_t keys[3] = {UINT64_MAX, 1, 0x8000000000000000ull}; /* signed-integer edges */
+    const char *domains[3] = {"claim-nft.io", "bit.ly", "example.co.uk"};
+    assert_int_equal(sg__store_seen_domains_put(s, "clinic", T0, keys, domains, 3), 0);
+    assert_int_equal(sg__store_seen_domains_put(s, "clinic", T0 + SEC, keys, domains, 1), 0); /* kept */
+    assert_int_equal(sg__store_seen_domains_put(s, "clinic", T0, keys, domains, 0), 0);
+    assert_int_equal(sg__store_seen_domains_put(s, NULL, T0, keys, domains, 1), SG_EINVAL);
+    assert_int_equal(sg_store_flush(s), 0);
+    sg_store_close(s);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
+    uint64_t sum[2] = {0, 0};
+    assert_int_equal(sg__store_seen_domains_each(s, count_key, sum), 0);
+    assert_int_equal(sum[0], 3);
+    assert_true(sum[1] == (keys[0] ^ keys[1] ^ keys[2]));
+    assert_int_equal(query_int(settled(s)->db, "SELECT first_seen FROM seen_domains"
+                                                 " WHERE domain = 'claim-nft.io'"), T0);
+    sg_store_close(s);
+}
+
+/* Migration 4 adds accounts.messages and fills it from the allowed verdicts already stored. */
+static void migration_4_counts_delivered_messages(void **state)
+{
+    struct tmp *t = *state;
+    struct sg_store *s;
+    assert_int_equal(sg_store_open(t->path, &s), 0);
+    struct sg_account_row acct = {.tenant = "forum", .account = "a", .updated = T0};
+    assert_int_equal(sg__store_account_put(s, &acct), 0);
+    acct.account = "quiet";
+    assert_int_equal(sg__store_account_put(s, &acct), 0);
+    const char *actions[] = {"allow", "allow", "hold", "reject", "allow"};
+    const char *senders[] = {"a", "a", "a", "quiet", "other-tenant"};
+    for (int i = 0; i < 5; i++) {
+        const char *rcpt[] = {"u1"};
+        struct sg_verdict_row v = {
+            .id = "m", .tenant = i == 4 ? "clinic" : "forum", .sender = i == 4 ? "a" : senders[i],
+            .channel = "email", .at = T0, .action = actions[i], .reasons = "", .recipients = rcpt,
+            .nrecipients = 1, .json = "{}",
+        };
+        assert_int_equal(sg__store_verdict_put(s, &v, NULL), 0);
+    }
+    assert_int_equal(sg_store_flush(s), 0);
+    sg_store_close(s);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE seen_domains; ALTER TABLE accounts DROP COLUMN messages;"
+                                      " ALTER TABLE verdicts DROP COLUMN url_domains; DROP TABLE bayes_learned;"
+                                      " PRAGMA user_version = 3",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(sg_store_open(t->path, &s), 0);
+    char buf[1024];
+    struct sg_account_row out;
+    assert_int_equal(sg__store_account_get(s, "forum", "a", &out, buf, sizeof buf), 0);
+    assert_int_equal(out.messages, 2); /* the hold does not count, nor clinic's "a" */
+    assert_int_equal(sg__store_account_get(s, "forum", "quiet", &out, buf, sizeof buf), 0);
+    assert_int_equal(out.messages, 0);
+    assert_int_equal(query_int(settled(s)->db, "SELECT count(*) FROM verdicts WHERE url_domains = '[]'"), 5);
+    sg_store_close(s);
+}
+
 #define FILE_TEST(fn) cmocka_unit_test_setup_teardown(fn, tmp_setup, tmp_teardown)
 
 int main(void)
@@ -875,6 +949,8 @@ int main(void)
         cmocka_unit_test(events_and_alerts),
         FILE_TEST(limiter_round_trip),
         FILE_TEST(threads_share_a_store),
+        FILE_TEST(seen_domains_round_trip),
+        FILE_TEST(migration_4_counts_delivered_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

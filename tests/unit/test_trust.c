@@ -81,6 +81,39 @@ static void links_from_new_accounts_held(void **state)
     harness_free(h);
 }
 
+/* "Has links" is the content's URL list (one extractor for the trust gate and the rules), so
+ * links written without a scheme or defanged count, and dotted numbers or file names do not. */
+static void schemeless_and_defanged_links_count(void **state)
+{
+    struct harness *h = harness_new(NULL);
+    harness_account(h, "forum", "new", 2, 3600);
+    const char *held[] = {
+        "claim it at claim-nft.io/win before midnight",
+        "go to claim-prize[.]com now",
+        "hxxps://claim-nft.io/win",
+        "<a href=\\\"https://claim-nft.io\\\">here</a>",
+    };
+    char id[16];
+    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
+        h->now += 60 * H_SEC;
+        snprintf(id, sizeof id, "h%zu", i);
+        json_t *r = harness_pm(h, "forum", id, "new", "\"u1\"", held[i]);
+        if (!j_has_reason(r, "TRUST_NEW_ACCOUNT_LINK"))
+            fail_msg("no link seen in: %s", held[i]);
+        json_decref(r);
+    }
+    const char *plain[] = {"see you at 10.30 tomorrow", "the file is notes.txt, version 2.1"};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        h->now += 60 * H_SEC;
+        snprintf(id, sizeof id, "p%zu", i);
+        json_t *r = harness_pm(h, "forum", id, "new", "\"u1\"", plain[i]);
+        if (j_has_reason(r, "TRUST_NEW_ACCOUNT_LINK"))
+            fail_msg("a link seen in: %s", plain[i]);
+        json_decref(r);
+    }
+    harness_free(h);
+}
+
 static void age_and_verified_gates(void **state)
 {
     struct harness *h = harness_new("channels:\n  email:\n    trust:\n      min_account_age: 2d\n"
@@ -135,6 +168,7 @@ int main(void)
         cmocka_unit_test(two_posts_rule),
         cmocka_unit_test(activity_kinds),
         cmocka_unit_test(links_from_new_accounts_held),
+        cmocka_unit_test(schemeless_and_defanged_links_count),
         cmocka_unit_test(age_and_verified_gates),
         cmocka_unit_test(tenant_override),
         cmocka_unit_test(unknown_sender_is_new),
