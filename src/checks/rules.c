@@ -201,7 +201,8 @@ static struct sg_rules_scratch *scratch_for(struct rules_check *r)
 }
 
 /* URL_NEW_DOMAIN: how many of the message's link domains its tenant has never delivered;
- * unknown (NaN) when none is new but some could not be told (the seen set is full). */
+ * unknown (NaN) when none is new but some could not be told (the seen set is full, or the
+ * tenant has too little history for "never delivered" to mean anything). */
 static int new_domain_fact(struct rules_check *r, struct sg_ctx *ctx, double *out)
 {
     const struct sg_url_domain *d;
@@ -217,7 +218,9 @@ static int new_domain_fact(struct rules_check *r, struct sg_ctx *ctx, double *ou
         return SG_ENOMEM;
     for (size_t i = 0; i < nd; i++)
         keys[i] = d[i].key;
-    sg__seen_domains_lookup(r->engine->seen_domains, keys, nd, seen);
+    sg__seen_domains_lookup(r->engine->seen_domains,
+                            sg__engine_history_key(r->engine, ctx->ev->tenant),
+                            r->engine->cfg->rules_new_domain_history, keys, nd, seen);
     unsigned fresh = 0, unknown = 0;
     for (size_t i = 0; i < nd; i++) {
         fresh += seen[i] == 0;
@@ -296,6 +299,8 @@ void sg__check_rules_commit(void *state, struct sg_ctx *ctx)
     for (size_t i = 0; i < nd; i++)
         keys[i] = d[i].key;
     bool dropped;
+    if (sg__seen_domains_history_add(e->seen_domains, sg__engine_history_key(e, ctx->ev->tenant), 1))
+        sg__log(e, SG_LOG_ERROR, "rules: no memory for the link history of %s", ctx->ev->tenant);
     size_t n = sg__seen_domains_add(e->seen_domains, keys, nd, added, &dropped);
     if (n) {
         size_t k = 0;

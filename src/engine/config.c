@@ -77,6 +77,10 @@ static const struct setting settings[] = {
     {"rules.local_dir", ST_STRING, SH_CONFIG, 0, "", 0, MAX_STRING, CF(rules_local_dir), NULL,
      "Local rule files (*.yaml) loaded after the shipped rules; a rule with the same code "
      "replaces the shipped one. Empty for none."},
+    {"rules.new_domain_history", ST_UINT, SH_CONFIG, 0, "50", 0, 1000000000,
+     CF(rules_new_domain_history), NULL,
+     "Messages with links a tenant must have delivered before URL_NEW_DOMAIN speaks: until "
+     "then every domain is new to it, and the fact is unknown."},
     {"bayes.enabled", ST_BOOL, SH_CONFIG, 0, "true", 0, 0, CF(bayes_enabled), NULL,
      "Score messages with the Bayes classifier once it has enough training."},
     {"bayes.min_spam", ST_UINT, SH_CONFIG, 0, "200", 1, 100000000, CF(bayes_min_spam), NULL,

@@ -31,6 +31,7 @@ struct sg_config {
     bool block_disposable;       /* signups from disposable email domains are blocked */
     char *disposable_file;       /* extra disposable domains, one a line; NULL none */
     char *rules_local_dir;       /* local rule files after the shipped ones; NULL none */
+    uint32_t rules_new_domain_history; /* link messages delivered before URL_NEW_DOMAIN is known */
     bool bayes_enabled;
     uint32_t bayes_min_spam, bayes_min_ham; /* training before a class speaks */
 

@@ -9,10 +9,19 @@
 #include "sendguard.h"
 #include "util/alloc.h"
 
+/* A tenant's history: its delivered messages with links. Tenants are few (a table of them,
+ * grown by doubling, is never the bound). */
+struct tenant_history {
+    uint64_t key; /* 0: empty, as in slots */
+    uint64_t messages;
+};
+
 struct sg_seen_domains {
     pthread_rwlock_t lock;
     uint64_t *slots; /* 0: empty; a key that hashes to 0 is stored as 1 (a 2^-64 collision) */
     size_t cap, count, max;
+    struct tenant_history *tenants;
+    size_t tenants_cap, ntenants;
 };
 
 struct sg_seen_domains *sg__seen_domains_new(size_t max)
@@ -36,6 +45,7 @@ void sg__seen_domains_free(struct sg_seen_domains *s)
         return;
     pthread_rwlock_destroy(&s->lock);
     sg__free(s->slots);
+    sg__free(s->tenants);
     sg__free(s);
 }
 
@@ -75,13 +85,62 @@ static int grow(struct sg_seen_domains *s)
     return 0;
 }
 
-void sg__seen_domains_lookup(struct sg_seen_domains *s, const uint64_t *keys, size_t n,
-                             int8_t *seen)
+/* The tenant's entry, or the empty one where it would go (tenants_cap > 0). */
+static struct tenant_history *tenant_find(const struct sg_seen_domains *s, uint64_t k)
+{
+    size_t mask = s->tenants_cap - 1;
+    size_t i = (size_t)k & mask;
+    while (s->tenants[i].key && s->tenants[i].key != k)
+        i = (i + 1) & mask;
+    return &s->tenants[i];
+}
+
+static uint64_t history_of(const struct sg_seen_domains *s, uint64_t k)
+{
+    return s->tenants_cap ? tenant_find(s, k)->messages : 0;
+}
+
+int sg__seen_domains_history_add(struct sg_seen_domains *s, uint64_t tenant_key,
+                                 uint64_t messages)
+{
+    uint64_t k = norm_key(tenant_key);
+    int rc = 0;
+    pthread_rwlock_wrlock(&s->lock);
+    if ((s->ntenants + 1) * 2 > s->tenants_cap) {
+        size_t cap = s->tenants_cap ? s->tenants_cap * 2 : 16;
+        struct tenant_history *grown = sg__calloc(cap, sizeof *grown);
+        if (!grown) {
+            rc = SG_ENOMEM;
+        } else {
+            struct tenant_history *old = s->tenants;
+            size_t old_cap = s->tenants_cap;
+            s->tenants = grown;
+            s->tenants_cap = cap;
+            for (size_t i = 0; i < old_cap; i++)
+                if (old[i].key)
+                    *tenant_find(s, old[i].key) = old[i];
+            sg__free(old);
+        }
+    }
+    if (!rc) {
+        struct tenant_history *t = tenant_find(s, k);
+        if (!t->key) {
+            t->key = k;
+            s->ntenants++;
+        }
+        t->messages += messages;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+void sg__seen_domains_lookup(struct sg_seen_domains *s, uint64_t tenant_key, uint64_t min_history,
+                             const uint64_t *keys, size_t n, int8_t *seen)
 {
     pthread_rwlock_rdlock(&s->lock);
-    bool full = s->count >= s->max;
+    bool unknown = s->count >= s->max || history_of(s, norm_key(tenant_key)) < min_history;
     for (size_t i = 0; i < n; i++)
-        seen[i] = has(s, norm_key(keys[i])) ? 1 : full ? -1 : 0;
+        seen[i] = has(s, norm_key(keys[i])) ? 1 : unknown ? -1 : 0;
     pthread_rwlock_unlock(&s->lock);
 }
 

@@ -19,10 +19,18 @@ struct sg_seen_domains;
 struct sg_seen_domains *sg__seen_domains_new(size_t max);
 void sg__seen_domains_free(struct sg_seen_domains *s); /* accepts NULL */
 
-/* Is keys[i] in the set? seen[i] gets 1 (seen), 0 (not seen: new) or -1 (not seen, but the set
- * is full, so unknown). One shared lock for all n: safe against concurrent adds. */
-void sg__seen_domains_lookup(struct sg_seen_domains *s, const uint64_t *keys, size_t n,
-                             int8_t *seen);
+/* Is keys[i] in the set? seen[i] gets 1 (seen), 0 (not seen: new) or -1 (not seen, but unknown:
+ * the set is full, or the tenant, keyed tenant_key, has less than min_history messages of
+ * history — before that, a new install, a new tenant or a dry run against an empty store, every
+ * domain is "new" and saying so means nothing). One shared lock for all n: safe against
+ * concurrent adds. */
+void sg__seen_domains_lookup(struct sg_seen_domains *s, uint64_t tenant_key, uint64_t min_history,
+                             const uint64_t *keys, size_t n, int8_t *seen);
+
+/* Adds messages to the tenant's history (delivered messages with links). SG_ENOMEM if the
+ * tenant could not be added (its history then stays short: the fact stays unknown). */
+int sg__seen_domains_history_add(struct sg_seen_domains *s, uint64_t tenant_key,
+                                 uint64_t messages);
 
 /* Adds keys[0..n); added[i] tells whether keys[i] was new to the set (so the caller stores
  * exactly those). Returns how many were added; keys past the bound (or when out of memory) are

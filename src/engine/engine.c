@@ -156,6 +156,19 @@ static int save_limiter_key(void *ud, uint64_t key, const int64_t tat[SG_GCRA_MA
     return sg__store_limiter_put(ud, key, tat, SG_GCRA_MAX_WINDOWS);
 }
 
+uint64_t sg__engine_history_key(const struct sg_engine *e, const char *tenant)
+{
+    const char *parts[2] = {"url_history", tenant};
+    return sg__engine_key(e, parts, 2);
+}
+
+static int restore_link_history(void *ud, const char *tenant, uint64_t messages)
+{
+    struct sg_engine *e = ud;
+    return sg__seen_domains_history_add(e->seen_domains, sg__engine_history_key(e, tenant),
+                                        messages);
+}
+
 static int restore_seen_domain(void *ud, uint64_t key)
 {
     bool added;
@@ -202,7 +215,8 @@ int sg_engine_new(const struct sg_config *cfg, struct sg_store *store, const str
     sg_time now = e->clock.now(e->clock.ud);
     if ((rc = sg__lists_load(e->lists, store, now)) ||
         (rc = sg__store_limiter_load(store, restore_limiter_key, e->limiter)) ||
-        (rc = sg__store_seen_domains_each(store, restore_seen_domain, e->seen_domains)))
+        (rc = sg__store_seen_domains_each(store, restore_seen_domain, e->seen_domains)) ||
+        (rc = sg__store_link_history_each(store, restore_link_history, e)))
         goto fail;
     struct sg_bayes_params bp;
     sg__engine_bayes_params(e->cfg, &bp);

@@ -165,5 +165,7 @@ void sg__engine_bayes_params(const struct sg_config *cfg, struct sg_bayes_params
 
 /* Hash of a composite key: parts joined by NUL, seeded by the store's secret. */
 uint64_t sg__engine_key(const struct sg_engine *e, const char *const *parts, unsigned n);
+/* The key of a tenant's link history in the seen-domain set (engine/domains.h). */
+uint64_t sg__engine_history_key(const struct sg_engine *e, const char *tenant);
 
 #endif

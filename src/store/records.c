@@ -169,6 +169,38 @@ int sg__store_seen_domains_each(struct sg_store *store, int (*fn)(void *ud, uint
     return err;
 }
 
+int sg__store_link_history_each(struct sg_store *store,
+                                int (*fn)(void *ud, const char *tenant, uint64_t messages),
+                                void *ud)
+{
+    if (!store || !fn)
+        return SG_EINVAL;
+    static const char what[] = "link history: select";
+    int err = 0;
+    sg__store_drain(store);
+    sg__store_lock(store);
+    sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_LINK_HISTORY_EACH,
+                                      "SELECT tenant, count(*) FROM verdicts WHERE action = 'allow'"
+                                      " AND url_domains <> '[]' GROUP BY tenant",
+                                      what, &err);
+    while (st && !err) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            err = sg__store_fail(store, what, rc);
+            break;
+        }
+        const char *tenant = (const char *)sqlite3_column_text(st, 0);
+        if (tenant)
+            err = fn(ud, tenant, (uint64_t)sqlite3_column_int64(st, 1));
+    }
+    if (st)
+        sqlite3_reset(st);
+    sg__store_unlock(store);
+    return err;
+}
+
 /* ---- limiter snapshot ---- */
 
 int sg__store_limiter_clear_apply(struct sg_store *store)

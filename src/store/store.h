@@ -100,6 +100,12 @@ int sg__store_seen_domains_put(struct sg_store *store, const char *tenant, sg_ti
 /* Calls fn with every stored key; a non-zero return from fn stops and is returned. */
 int sg__store_seen_domains_each(struct sg_store *store, int (*fn)(void *ud, uint64_t key),
                                 void *ud);
+/* Calls fn with each tenant and how many of its delivered (allowed) messages carried links, from
+ * the stored verdicts: the history that makes "a domain this tenant never delivered" mean
+ * something. One grouped scan of the verdicts, at engine start. */
+int sg__store_link_history_each(struct sg_store *store,
+                                int (*fn)(void *ud, const char *tenant, uint64_t messages),
+                                void *ud);
 
 /* ---- other records ---- */
 /* kind: "report" or "review"; json is the event as received. */

@@ -2,8 +2,10 @@
 """Scenario: the engine's history facts through the real `sendguard replay` and `check`.
 
 A practice's fresh staff account sends its first email with a shortened link: the verdict names
-OBSCURED_LINK_FIRST_MESSAGE (and the link's domain is new to the tenant); the same account's
-next email with the same link gets neither, since the first was delivered. A held message does
+OBSCURED_LINK_FIRST_MESSAGE; the same account's next email with the same link does not, since
+the first was delivered. A tenant with no history of delivered links knows no domain, so nothing
+is "new" to it yet (URL_NEW_DOMAIN is unknown); once it has delivered rules.new_domain_history
+(50) messages with links, a domain it never delivered is new, also to a later process. A held message does
 not count as sent, another tenant learns nothing from this one, the verdicts list their link
 domains, and a later `check --db` (a dry run) sees the replayed history without adding to it.
 """
@@ -82,7 +84,7 @@ class FirstMessage(unittest.TestCase):
 
         self.assertEqual(v["m1"]["action"], "allow", v["m1"])
         self.assertIn("OBSCURED_LINK_FIRST_MESSAGE", codes(v["m1"]))
-        self.assertIn("URL_NEW_DOMAIN_LINK", codes(v["m1"]))
+        self.assertNotIn("URL_NEW_DOMAIN_LINK", codes(v["m1"]))  # no history: nothing is new yet
         self.assertEqual(v["m1"]["url_domains"], ["bit.ly"])
 
         self.assertEqual(v["m2"]["action"], "allow", v["m2"])
@@ -92,10 +94,9 @@ class FirstMessage(unittest.TestCase):
 
         self.assertIn(v["h1"]["action"], ("hold", "reject"), v["h1"])
         self.assertIn("OBSCURED_LINK_FIRST_MESSAGE", codes(v["h2"]))  # h1 did not count
-        self.assertNotIn("URL_NEW_DOMAIN_LINK", codes(v["h2"]))       # m1 taught the tenant bit.ly
+        self.assertNotIn("URL_NEW_DOMAIN_LINK", codes(v["h2"]))
 
         self.assertIn("OBSCURED_LINK_FIRST_MESSAGE", codes(v["b1"]))
-        self.assertIn("URL_NEW_DOMAIN_LINK", codes(v["b1"]))
 
         # The store keeps the counts, the learnt domains and each verdict's domains.
         db = sqlite3.connect(self.db)
@@ -119,6 +120,29 @@ class FirstMessage(unittest.TestCase):
         for _ in range(2):
             r = json.loads(run("check", "--db", self.db, stdin=ghost).stdout)
             self.assertIn("OBSCURED_LINK_FIRST_MESSAGE", codes(r))
+
+    def test_new_domain_after_history(self):
+        usual = "Your appointment is confirmed: https://portal.practice-c.example/appointments"
+        lines = [ev(0, type="tenant", tenant="practice-c"),
+                 ev(0, type="account", tenant="practice-c", account="desk", created_at="2026-08-01T00:00:00Z")]
+        for i in range(49):
+            lines.append(self.mail(10 + 61 * i, "practice-c", f"u{i}", "desk", usual))
+        # The 49 are not history enough: a strange domain is not called new yet.
+        lines.append(self.mail(3100, "practice-c", "early", "desk", "See https://claim-nft.io/win"))
+        lines.append(self.mail(3200, "practice-c", "u49", "desk", usual))
+        lines.append(self.mail(3300, "practice-c", "late", "desk", "See https://claim-prize.example/win"))
+        lines.append(self.mail(3400, "practice-c", "known", "desk", usual))
+        v = self.replay(lines)
+        self.assertNotIn("URL_NEW_DOMAIN_LINK", codes(v["early"]))
+        # early was delivered and counts: 50 link messages of history before "late".
+        self.assertIn("URL_NEW_DOMAIN_LINK", codes(v["late"]), v["late"])
+        self.assertNotIn("URL_NEW_DOMAIN_LINK", codes(v["known"]))
+        # A later process rebuilds the history from the stored verdicts.
+        msg = json.dumps({"type": "message", "tenant": "practice-c", "id": "c1", "channel": "email",
+                          "sender": "desk", "recipients": ["p"], "body": "See https://other.example/x"})
+        self.assertIn("URL_NEW_DOMAIN_LINK", codes(json.loads(run("check", "--db", self.db, stdin=msg).stdout)))
+        old = msg.replace("https://other.example/x", "https://portal.practice-c.example/")
+        self.assertNotIn("URL_NEW_DOMAIN_LINK", codes(json.loads(run("check", "--db", self.db, stdin=old).stdout)))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,10 @@ static int group_setup(void **state)
         return -1;
     fputs(facts_rules, f);
     fclose(f);
-    snprintf(config_yaml, sizeof config_yaml, "rules:\n  local_dir: %s\n", rules_dir);
+    /* No history needed before URL_NEW_DOMAIN speaks: these tenants are new on purpose
+     * (history_makes_new_domains_known tests the default). */
+    snprintf(config_yaml, sizeof config_yaml, "rules:\n  local_dir: %s\n  new_domain_history: 0\n",
+             rules_dir);
     return 0;
 }
 
@@ -309,7 +312,7 @@ static void seen_set_bound(void **state)
     assert_true(added[0] && !added[1] && !added[2] && dropped);
     assert_int_equal(sg__seen_domains_count(s), 3);
     assert_true(sg__seen_domains_full(s));
-    sg__seen_domains_lookup(s, keys, 5, seen);
+    sg__seen_domains_lookup(s, 0, 0, keys, 5, seen);
     assert_int_equal(seen[0], 1);
     assert_int_equal(seen[2], 1);
     assert_int_equal(seen[3], -1);
@@ -323,12 +326,25 @@ static void seen_set_bound(void **state)
     }
     for (uint64_t k = 1; k <= 5000; k++) {
         uint64_t key = k * 0x9e3779b97f4a7c15ull;
-        sg__seen_domains_lookup(s, &key, 1, seen);
+        sg__seen_domains_lookup(s, 0, 0, &key, 1, seen);
         assert_int_equal(seen[0], 1);
     }
     uint64_t absent = 7;
-    sg__seen_domains_lookup(s, &absent, 1, seen);
+    sg__seen_domains_lookup(s, 0, 0, &absent, 1, seen);
     assert_int_equal(seen[0], 0);
+    /* Without history enough a missing domain is unknown, a held one still known; each tenant
+     * has its own history, through the tenant table's growth. */
+    uint64_t held = 1 * 0x9e3779b97f4a7c15ull, lookup[2] = {held, absent};
+    sg__seen_domains_lookup(s, 99, 3, lookup, 2, seen);
+    assert_int_equal(seen[0], 1);
+    assert_int_equal(seen[1], -1);
+    for (uint64_t t = 1; t <= 100; t++)
+        assert_int_equal(sg__seen_domains_history_add(s, t, t), 0);
+    assert_int_equal(sg__seen_domains_history_add(s, 99, 1), 0);
+    sg__seen_domains_lookup(s, 99, 100, lookup, 2, seen);
+    assert_int_equal(seen[1], 0); /* 99 + 1 messages: enough */
+    sg__seen_domains_lookup(s, 98, 100, lookup, 2, seen);
+    assert_int_equal(seen[1], -1);
     sg__seen_domains_free(s);
 }
 
