@@ -35,6 +35,11 @@ struct sg_store;
  * only together with other evidence. */
 #define SG_BAYES_DEFAULT_SPAM_SCORE_MIN 5.0
 #define SG_BAYES_DEFAULT_SPAM_SCORE_MAX 7.0
+/* Between probable_cutoff and spam_cutoff the classifier leans to spam without being sure: it
+ * adds probable_score, below hold (5) on its own, so a lure rule or a link trick next to it
+ * holds the message while a merely spam-like newsletter passes. 0 turns the band off. */
+#define SG_BAYES_DEFAULT_PROBABLE_CUTOFF 0.7
+#define SG_BAYES_DEFAULT_PROBABLE_SCORE 3.5
 /* Confident ham subtracts nothing by default: a negative score is what an attacker padding a
  * lure with hammy words would buy. A config may set e.g. -1. */
 #define SG_BAYES_DEFAULT_HAM_SCORE 0.0
@@ -52,6 +57,7 @@ struct sg_bayes_params {
     uint32_t min_spam, min_ham;
     double spam_cutoff, ham_cutoff;
     double spam_score_min, spam_score_max, ham_score;
+    double probable_cutoff, probable_score;  /* the band below spam_cutoff; score 0: off */
     uint32_t max_tokens;        /* per message, at least 1 */
     uint32_t max_model_tokens;  /* per model */
 };
@@ -145,7 +151,8 @@ struct sg_bayes_result {
     bool trained;          /* the class used has min_spam and min_ham messages */
     bool tenant_class;     /* the tenant's own class was used (else the global one) */
     bool confident;        /* trained, and probability >= spam_cutoff or <= ham_cutoff */
-    double score;          /* what the verdict gets: 0 unless confident */
+    double score;          /* what the verdict gets: 0 unless confident spam or probable */
+    bool probable;         /* trained, probable_cutoff <= probability < spam_cutoff */
 };
 
 /* Judges the message against the tenant's class when that has enough training, else the

@@ -91,5 +91,7 @@ double sg__bayes_score(const struct sg_bayes_params *p, double indicator, bool *
         *confident = true;
         return p->ham_score;
     }
+    if (p->probable_score > 0 && indicator >= p->probable_cutoff)
+        return p->probable_score; /* leaning, not confident */
     return 0;
 }

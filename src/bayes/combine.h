@@ -33,7 +33,9 @@ bool sg__bayes_sums_add(struct sg_bayes_sums *sums, double f, double min_dev);
  * (Robinson's names, which read backwards: bogofilter's Q and P.) */
 double sg__bayes_indicator(const struct sg_bayes_sums *sums);
 
-/* The score the indicator earns under params (trained must hold); *confident says if it did. */
+/* The score the indicator earns under params (trained must hold): graded for confident spam,
+ * ham_score for confident ham, probable_score in the band below spam_cutoff, else 0;
+ * *confident says if the indicator passed a cutoff. */
 double sg__bayes_score(const struct sg_bayes_params *p, double indicator, bool *confident);
 
 #endif

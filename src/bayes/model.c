@@ -264,6 +264,8 @@ void sg__bayes_params_default(struct sg_bayes_params *p)
     p->spam_score_min = SG_BAYES_DEFAULT_SPAM_SCORE_MIN;
     p->spam_score_max = SG_BAYES_DEFAULT_SPAM_SCORE_MAX;
     p->ham_score = SG_BAYES_DEFAULT_HAM_SCORE;
+    p->probable_cutoff = SG_BAYES_DEFAULT_PROBABLE_CUTOFF;
+    p->probable_score = SG_BAYES_DEFAULT_PROBABLE_SCORE;
     p->max_tokens = SG_BAYES_DEFAULT_MAX_TOKENS;
     p->max_model_tokens = SG_BAYES_DEFAULT_MAX_MODEL_TOKENS;
 }
@@ -826,6 +828,7 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
         out->probability = words.n == all.n ? sg__bayes_indicator(&all)
                                             : (sg__bayes_indicator(&all) + sg__bayes_indicator(&words)) / 2;
         out->score = sg__bayes_score(p, out->probability, &out->confident);
+        out->probable = !out->confident && out->score > 0;
     }
     pthread_rwlock_unlock(&b->lock);
     return 0;

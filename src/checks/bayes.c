@@ -43,10 +43,11 @@ int sg__check_bayes_run(void *state, struct sg_ctx *ctx)
     struct sg_bayes_result res;
     if ((rc = sg__bayes_classify(b->engine->bayes, ctx->arena, ctx->ev->tenant, content, &res)))
         return rc;
-    if (res.confident && res.score > 0) {
+    if (res.score > 0) {
         double weight = ctx->policy->score[SG_R_BAYES_SPAM] / 5.0;
-        sg__ctx_reason(ctx, SG_R_BAYES_SPAM, "This message reads like spam (%.1f%% by the %s "
-                       "classifier).", res.probability * 100, res.tenant_class ? "tenant's" : "shared");
+        sg__ctx_reason(ctx, SG_R_BAYES_SPAM, "This message reads %slike spam (%.1f%% by the %s "
+                       "classifier).", res.probable ? "somewhat " : "", res.probability * 100,
+                       res.tenant_class ? "tenant's" : "shared");
         ctx->reasons[ctx->nreasons - 1].score = res.score * weight;
     }
     return 0;

@@ -352,8 +352,16 @@ static void test_robinson_and_indicator(void **state)
     bool conf;
     assert_float_equal(sg__bayes_score(&p, 0.5, &conf), 0, 0);
     assert_false(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.89, &conf), 0, 0);
+    /* The probable band: a fixed score below hold, not confident. */
+    assert_float_equal(sg__bayes_score(&p, 0.69, &conf), 0, 0);
     assert_false(conf);
+    assert_float_equal(sg__bayes_score(&p, 0.7, &conf), 3.5, 0);
+    assert_false(conf);
+    assert_float_equal(sg__bayes_score(&p, 0.89, &conf), 3.5, 0);
+    assert_false(conf);
+    p.probable_score = 0; /* off */
+    assert_float_equal(sg__bayes_score(&p, 0.89, &conf), 0, 0);
+    p.probable_score = SG_BAYES_DEFAULT_PROBABLE_SCORE;
     assert_float_equal(sg__bayes_score(&p, 0.9, &conf), 5.0, 1e-9);
     assert_true(conf);
     assert_float_equal(sg__bayes_score(&p, 0.99999, &conf), 6.6, 1e-9);
