@@ -120,6 +120,58 @@ static bool has_word(const char *hay, size_t hn, const char *needle)
     return false;
 }
 
+/* Words a sender puts next to a brand to sound like its department ("PayPal Service", "Microsoft
+ * account team", "Apple ID", "DHL Express Kundenservice"), lower case. */
+static const char *const service_words[] = {
+    "account", "accounts", "admin", "administrator", "alert", "alerts", "assistance", "atendimento",
+    "billing", "bv", "care", "center", "centre", "client", "clients", "cliente", "clientes", "club",
+    "com", "compte",
+    "conta", "cuenta", "customer", "customers", "da", "de", "delivery", "department", "dept", "des",
+    "do", "du", "express", "gmbh", "help", "helpdesk", "id", "inc", "info", "kundendienst",
+    "kundenservice", "klantenservice", "konto", "la", "le", "llc", "ltd", "mail", "mailer",
+    "member", "members", "message", "messages", "no", "noreply", "notice", "notification",
+    "notifications", "official", "online", "parcel", "pay", "payment", "payments", "premium",
+    "prime", "reply", "resolution", "rewards", "sa", "security", "seguridad", "service", "services",
+    "serviço", "servicio", "servicios", "serviços", "shipping", "sicherheit", "soporte", "store",
+    "suporte", "support", "system", "team", "the", "tracking", "update", "updates",
+    "verification", "your", "équipe", "sécurité", "beveiliging", "rekening",
+};
+
+static bool is_service_word(const char *w, size_t n)
+{
+    for (size_t i = 0; i < sizeof service_words / sizeof *service_words; i++)
+        if (strlen(service_words[i]) == n && memcmp(service_words[i], w, n) == 0)
+            return true;
+    return false;
+}
+
+/* Is the display name the brand itself: every word either a word of the brand's name or a
+ * service word? "PayPal Security" claims PayPal; "Lockergnome Apple Core" (a newsletter about
+ * Apple) and "Apple Valley Dental" (a practice) merely contain the word. */
+static bool name_claims_brand(const char *name, size_t len, const char *brand)
+{
+    size_t bn = strlen(brand);
+    for (size_t i = 0; i < len;) {
+        if (!word_byte((unsigned char)name[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && word_byte((unsigned char)name[j]))
+            j++;
+        /* A word inside the brand's own name ("office" and "365" of "office 365"). */
+        bool in_brand = false;
+        for (const char *q = brand; !in_brand && (q = memmem(q, bn - (size_t)(q - brand), name + i, j - i));
+             q++)
+            in_brand = (q == brand || !word_byte((unsigned char)q[-1])) &&
+                       ((size_t)(q - brand) + (j - i) == bn || !word_byte((unsigned char)q[j - i]));
+        if (!in_brand && !is_service_word(name + i, j - i) && !(j - i <= 3 && name[i] >= '0' && name[i] <= '9'))
+            return false;
+        i = j;
+    }
+    return true;
+}
+
 static bool domain_belongs(const char *domain, const char *registrable, const char *d)
 {
     size_t dl = strlen(d), n = strlen(domain);
@@ -167,7 +219,8 @@ bool sg__rules_brand_mismatch(const struct sg_rules *rs, struct sg_arena *arena,
             const struct sg__brand *br = &rs->brands[b];
             bool named = false;
             for (size_t k = 0; k < br->nnames && !named; k++)
-                named = has_word(name.s, name.len, br->names[k]);
+                named = has_word(name.s, name.len, br->names[k]) &&
+                        name_claims_brand(name.s, name.len, br->names[k]);
             if (!named)
                 continue;
             if (!have_registrable) {

@@ -831,6 +831,12 @@ static void test_brands(void **state)
     assert_true(sg__rules_brand_mismatch(shipped, a, "Amazon Prime", "prime@amazon-billing.example"));
     assert_false(sg__rules_brand_mismatch(shipped, a, "Dr. Smith's Practice", "info@smith-clinic.example"));
     assert_false(sg__rules_brand_mismatch(shipped, a, "Paypalooza Fan Club", "x@fans.example")); /* not a whole word */
+    /* A name that contains the brand among words of its own is not claiming to be it. */
+    assert_false(sg__rules_brand_mismatch(shipped, a, "Lockergnome Apple Core", "subscriptions@lockergnome.example"));
+    assert_false(sg__rules_brand_mismatch(shipped, a, "Apple Valley Dental", "desk@applevalleydental.example"));
+    assert_true(sg__rules_brand_mismatch(shipped, a, "Apple ID Support", "id@apple-verify.example"));
+    assert_true(sg__rules_brand_mismatch(shipped, a, "Service Client PayPal", "x@evil.example"));
+    assert_true(sg__rules_brand_mismatch(shipped, a, "Microsoft 365 Team", "admin@office-verify.example"));
     assert_false(sg__rules_brand_mismatch(shipped, a, "PayPal", NULL));
     assert_false(sg__rules_brand_mismatch(shipped, a, NULL, "x@y.example"));
     sg__arena_free(a);
