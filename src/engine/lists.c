@@ -36,6 +36,7 @@ struct prefix {
 struct content {
     struct entry *slots;
     size_t cap, count;
+    size_t per_list[SG_LIST_COUNT]; /* entries of each exact-match list, expired ones included */
     struct prefix *prefixes;
     size_t nprefixes, prefix_cap;
 };
@@ -160,6 +161,7 @@ static int content_add(struct content *c, uint64_t seed, int list, const char *t
         e->key_len = n;
         e->h = h;
         c->count++;
+        c->per_list[list]++;
     }
     e->expires = expires;
     return 0;
@@ -238,6 +240,14 @@ bool sg__lists_has(struct sg_lists *l, int list, const char *tenant, const char 
     bool hit = l->c.count && has_either(l, list, tenant, entry, strlen(entry), now);
     pthread_rwlock_unlock(&l->lock);
     return hit;
+}
+
+bool sg__lists_may_have(struct sg_lists *l, int list)
+{
+    pthread_rwlock_rdlock(&l->lock);
+    bool any = list >= 0 && list < SG_LIST_COUNT && l->c.per_list[list] > 0;
+    pthread_rwlock_unlock(&l->lock);
+    return any;
 }
 
 bool sg__lists_has_domain(struct sg_lists *l, int list, const char *tenant, const char *domain,

@@ -22,6 +22,9 @@ int sg__lists_add(struct sg_lists *l, int list, const char *tenant, const char *
 
 /* Lookups honour expiry at now and match both the tenant's entries and the global ("*") ones. */
 bool sg__lists_has(struct sg_lists *l, int list, const char *tenant, const char *entry, sg_time now);
+/* Does list hold any entry at all (of any tenant, expired or not)? A cheap test before work
+ * that only a hit would need. */
+bool sg__lists_may_have(struct sg_lists *l, int list);
 /* The domain or any parent domain ("a.b.example.com" matches "example.com"); *matched (may be
  * NULL) points into domain at the suffix that matched. */
 bool sg__lists_has_domain(struct sg_lists *l, int list, const char *tenant, const char *domain,

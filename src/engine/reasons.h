@@ -23,7 +23,8 @@
     X(RATE_IP, 0.0, SG_DEFER)                              \
     X(RATE_OVER_CAPACITY, 10.0, SG_REJECT)                 \
     X(FANOUT_NEW_ACCOUNT, 5.0, SG_HOLD)                    \
-    X(BAYES_SPAM, 5.0, SG_ALLOW)
+    X(BAYES_SPAM, 5.0, SG_ALLOW)                           \
+    X(LIST_BLOCKED_URL_DOMAIN, 100.0, SG_REJECT)
 
 enum sg_reason_code {
 #define SG__REASON_ENUM(code, score, action) SG_R_##code,

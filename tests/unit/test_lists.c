@@ -1,5 +1,6 @@
 /* The lists check through the engine: banned accounts, blocked signup domains (and their
- * subdomains), blocked IPs and CIDRs in v4 and v6, per tenant or global, with expiry. */
+ * subdomains), blocked IPs and CIDRs in v4 and v6, blocked link domains, per tenant or global,
+ * with expiry. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +117,47 @@ static void blocked_ips(void **state)
     harness_free(h);
 }
 
+static json_t *email_with(struct harness *h, const char *tenant, const char *body)
+{
+    return harness_submit(h, 0,
+                          "{\"type\":\"message\",\"tenant\":\"%s\",\"id\":\"m\",\"channel\":\"email\","
+                          "\"sender\":\"a\",\"recipients\":[\"r\"],\"body\":\"%s\"}",
+                          tenant, body);
+}
+
+/* A link to a blocked domain (or a subdomain of it), written any way the URL extractor reads,
+ * rejects the message; the tenant's own entry binds only that tenant, a "*" entry everyone. */
+static void blocked_url_domains(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(NULL);
+    harness_account(h, "t1", "a", 5, 86400 * 30);
+    harness_account(h, "t2", "a", 5, 86400 * 30);
+    json_t *r = email_with(h, "t1", "Claim at https://claim-nft.io/win");
+    assert_action(r, "allow"); /* nothing listed yet */
+    json_decref(r);
+    add(h, "url_domains", "t1", "claim-nft.io", 0);
+    add(h, "url_domains", "*", "evil.example", 0);
+    const char *blocked[] = {"Claim at https://claim-nft.io/win", "go to www.claim-nft.io now",
+                             "see claim-nft[.]io/x", "https://login.evil.example/a"};
+    for (size_t i = 0; i < 4; i++) {
+        r = email_with(h, "t1", blocked[i]);
+        assert_action(r, "reject");
+        assert_true(j_has_reason(r, "LIST_BLOCKED_URL_DOMAIN"));
+        json_decref(r);
+    }
+    r = email_with(h, "t2", "Claim at https://claim-nft.io/win"); /* t1's entry only */
+    assert_false(j_has_reason(r, "LIST_BLOCKED_URL_DOMAIN"));
+    json_decref(r);
+    r = email_with(h, "t2", "https://evil.example/");
+    assert_true(j_has_reason(r, "LIST_BLOCKED_URL_DOMAIN"));
+    json_decref(r);
+    r = email_with(h, "t1", "https://notclaim-nft.io/ and https://example.org/evil.example");
+    assert_false(j_has_reason(r, "LIST_BLOCKED_URL_DOMAIN"));
+    json_decref(r);
+    harness_free(h);
+}
+
 static void expiry(void **state)
 {
     struct harness *h = harness_new(NULL);
@@ -146,6 +188,7 @@ int main(void)
         cmocka_unit_test(ban_rejects_whatever_the_score),
         cmocka_unit_test(blocked_email_domain),
         cmocka_unit_test(blocked_ips),
+        cmocka_unit_test(blocked_url_domains),
         cmocka_unit_test(expiry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
