@@ -142,31 +142,37 @@ int sg__store_seen_domains_apply(struct sg_store *store, const char *tenant, sg_
     return err;
 }
 
+struct key_reader {
+    int (*fn)(void *ud, uint64_t key);
+    void *ud;
+};
+
+static int read_key(sqlite3_stmt *st, void *ud)
+{
+    struct key_reader *r = ud;
+    return r->fn(r->ud, sg__store_i64_to_u64(sqlite3_column_int64(st, 0)));
+}
+
 int sg__store_seen_domains_each(struct sg_store *store, int (*fn)(void *ud, uint64_t key),
                                 void *ud)
 {
     if (!store || !fn)
         return SG_EINVAL;
-    static const char what[] = "seen domains: select";
-    int err = 0;
-    sg__store_drain(store);
-    sg__store_lock(store);
-    sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_SEEN_DOMAIN_EACH,
-                                      "SELECT key FROM seen_domains", what, &err);
-    while (st && !err) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            break;
-        if (rc != SQLITE_ROW) {
-            err = sg__store_fail(store, what, rc);
-            break;
-        }
-        err = fn(ud, sg__store_i64_to_u64(sqlite3_column_int64(st, 0)));
-    }
-    if (st)
-        sqlite3_reset(st);
-    sg__store_unlock(store);
-    return err;
+    struct key_reader r = {fn, ud};
+    return sg__store_each_row(store, SG_STMT_SEEN_DOMAIN_EACH, "SELECT key FROM seen_domains",
+                              "seen domains: select", read_key, &r);
+}
+
+struct history_reader {
+    int (*fn)(void *ud, const char *tenant, uint64_t messages);
+    void *ud;
+};
+
+static int read_history(sqlite3_stmt *st, void *ud)
+{
+    struct history_reader *r = ud;
+    const char *tenant = (const char *)sqlite3_column_text(st, 0);
+    return tenant ? r->fn(r->ud, tenant, (uint64_t)sqlite3_column_int64(st, 1)) : 0;
 }
 
 int sg__store_link_history_each(struct sg_store *store,
@@ -175,30 +181,11 @@ int sg__store_link_history_each(struct sg_store *store,
 {
     if (!store || !fn)
         return SG_EINVAL;
-    static const char what[] = "link history: select";
-    int err = 0;
-    sg__store_drain(store);
-    sg__store_lock(store);
-    sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_LINK_HISTORY_EACH,
-                                      "SELECT tenant, count(*) FROM verdicts WHERE action = 'allow'"
-                                      " AND url_domains <> '[]' GROUP BY tenant",
-                                      what, &err);
-    while (st && !err) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            break;
-        if (rc != SQLITE_ROW) {
-            err = sg__store_fail(store, what, rc);
-            break;
-        }
-        const char *tenant = (const char *)sqlite3_column_text(st, 0);
-        if (tenant)
-            err = fn(ud, tenant, (uint64_t)sqlite3_column_int64(st, 1));
-    }
-    if (st)
-        sqlite3_reset(st);
-    sg__store_unlock(store);
-    return err;
+    struct history_reader r = {fn, ud};
+    return sg__store_each_row(store, SG_STMT_LINK_HISTORY_EACH,
+                              "SELECT tenant, count(*) FROM verdicts WHERE action = 'allow'"
+                              " AND url_domains <> '[]' GROUP BY tenant",
+                              "link history: select", read_history, &r);
 }
 
 /* ---- limiter snapshot ---- */
@@ -252,47 +239,40 @@ int sg__store_limiter_apply(struct sg_store *store, uint64_t key, const int64_t 
     return err;
 }
 
+struct limiter_reader {
+    struct sg_store *store;
+    int (*fn)(void *ud, uint64_t key, const int64_t *tat, size_t n);
+    void *ud;
+};
+
+static int read_limiter_key(sqlite3_stmt *st, void *ud)
+{
+    struct limiter_reader *r = ud;
+    uint64_t key = sg__store_i64_to_u64(sqlite3_column_int64(st, 0));
+    const unsigned char *blob = sqlite3_column_blob(st, 1);
+    size_t bytes = (size_t)sqlite3_column_bytes(st, 1);
+    if (bytes % 8 || bytes / 8 > SG_STORE_LIMITER_MAX_TAT || (bytes && !blob))
+        return sg__store_error(r->store, SG_ESTORE,
+                               "limiter: select: key %llu has a malformed state of %zu bytes",
+                               (unsigned long long)key, bytes);
+    int64_t tat[SG_STORE_LIMITER_MAX_TAT];
+    size_t n = bytes / 8;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = 0;
+        for (int b = 0; b < 8; b++)
+            v |= (uint64_t)blob[i * 8 + (size_t)b] << (8 * b);
+        tat[i] = sg__store_u64_to_i64(v);
+    }
+    return r->fn(r->ud, key, tat, n);
+}
+
 int sg__store_limiter_load(struct sg_store *store,
                            int (*fn)(void *ud, uint64_t key, const int64_t *tat, size_t n),
                            void *ud)
 {
     if (!store || !fn)
         return SG_EINVAL;
-    static const char what[] = "limiter: select";
-    int err = 0;
-    sg__store_drain(store);
-    sg__store_lock(store);
-    sqlite3_stmt *st = sg__store_stmt(store, SG_STMT_LIMITER_LOAD,
-                                      "SELECT key, tat FROM limiter ORDER BY key", what, &err);
-    while (st && !err) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            break;
-        if (rc != SQLITE_ROW) {
-            err = sg__store_fail(store, what, rc);
-            break;
-        }
-        uint64_t key = sg__store_i64_to_u64(sqlite3_column_int64(st, 0));
-        const unsigned char *blob = sqlite3_column_blob(st, 1);
-        size_t bytes = (size_t)sqlite3_column_bytes(st, 1);
-        if (bytes % 8 || bytes / 8 > SG_STORE_LIMITER_MAX_TAT || (bytes && !blob)) {
-            err = sg__store_error(store, SG_ESTORE,
-                                  "limiter: select: key %llu has a malformed state of %zu bytes",
-                                  (unsigned long long)key, bytes);
-            break;
-        }
-        int64_t tat[SG_STORE_LIMITER_MAX_TAT];
-        size_t n = bytes / 8;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t v = 0;
-            for (int b = 0; b < 8; b++)
-                v |= (uint64_t)blob[i * 8 + (size_t)b] << (8 * b);
-            tat[i] = sg__store_u64_to_i64(v);
-        }
-        err = fn(ud, key, tat, n);
-    }
-    if (st)
-        sqlite3_reset(st);
-    sg__store_unlock(store);
-    return err;
+    struct limiter_reader r = {store, fn, ud};
+    return sg__store_each_row(store, SG_STMT_LIMITER_LOAD, "SELECT key, tat FROM limiter ORDER BY key",
+                              "limiter: select", read_limiter_key, &r);
 }

@@ -69,6 +69,29 @@ sqlite3_stmt *sg__store_stmt(struct sg_store *store, enum sg_store_stmt id, cons
     return store->stmts[id];
 }
 
+int sg__store_each_row(struct sg_store *store, enum sg_store_stmt id, const char *sql,
+                       const char *what, int (*row)(sqlite3_stmt *st, void *ud), void *ud)
+{
+    int err = 0;
+    sg__store_drain(store);
+    sg__store_lock(store);
+    sqlite3_stmt *st = sg__store_stmt(store, id, sql, what, &err);
+    while (st && !err) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            err = sg__store_fail(store, what, rc);
+            break;
+        }
+        err = row(st, ud);
+    }
+    if (st)
+        sqlite3_reset(st);
+    sg__store_unlock(store);
+    return err;
+}
+
 int sg__store_bind_text(sqlite3_stmt *st, int idx, const char *s)
 {
     if (!s)

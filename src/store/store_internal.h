@@ -78,6 +78,12 @@ void sg__store_unlock(struct sg_store *store);
 sqlite3_stmt *sg__store_stmt(struct sg_store *store, enum sg_store_stmt id, const char *sql,
                              const char *what, int *err);
 
+/* Reads every row of a parameterless query after the queued writes have landed: row is called
+ * with the stepped statement and stops the loop by returning non-zero (that is returned).
+ * Drains, locks, steps, resets and unlocks; SQLite failures are recorded as "WHAT: ...". */
+int sg__store_each_row(struct sg_store *store, enum sg_store_stmt id, const char *sql,
+                       const char *what, int (*row)(sqlite3_stmt *st, void *ud), void *ud);
+
 /* Records a SQLite failure as "WHAT: sqlite message" and returns SG_ESTORE (SG_ENOMEM when
  * SQLite ran out of memory). Notes when the failure rolled back the open batch. */
 int sg__store_fail(struct sg_store *store, const char *what, int rc);
