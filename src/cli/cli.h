@@ -36,6 +36,11 @@ long cli_list_dir(const char *dir, char ***out);
 /* Reads a whole file (at most max bytes); NULL after printing why. *len gets the size. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
+/* A message from a file's bytes: a JSON event when it starts with '{' (after white space),
+ * else a raw RFC 822 mail of tenant (sg_event_from_rfc822). As sg_event_parse. */
+int cli_parse_message(const char *buf, size_t len, const char *tenant, struct sg_event **out,
+                      char **errmsg);
+
 int cmd_check(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_lists(int argc, char **argv);

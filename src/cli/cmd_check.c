@@ -17,15 +17,6 @@ struct check_run {
     int failures;
 };
 
-/* A JSON event starts with '{' (after white space); anything else is taken as raw mail. */
-static bool is_json(const char *buf, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n')
-            return buf[i] == '{';
-    return true; /* empty: let the JSON parser say what is wrong */
-}
-
 static bool is_blank(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -69,8 +60,7 @@ static void judge(struct check_run *run, const char *file, long line, const char
 {
     struct sg_event *ev;
     char *err = NULL;
-    int rc = is_json(buf, len) ? sg_event_parse(buf, len, SG_EV_MESSAGE, &ev, &err)
-                               : sg_event_from_rfc822(buf, len, run->tenant, &ev, &err);
+    int rc = cli_parse_message(buf, len, run->tenant, &ev, &err);
     if (rc) {
         emit(file, line, NULL, "invalid_event", err ? err : sg_strerror(rc));
         sg_free(err);

@@ -36,10 +36,11 @@ static void usage(FILE *out)
             "lint  load the shipped rules and each DIR's *.yaml files on top, and print every\n"
             "      problem as FILE:LINE: rule CODE: problem (exit 1 if any). --no-builtin checks\n"
             "      the DIRs alone (a rules/ checkout).\n"
-            "test  scan message events (JSON files; - for stdin) and show each rule that fires, its\n"
-            "      score and the words it matched (--json: one line per file). Facts the event cannot tell (first_message,\n"
-            "      SENDER_MESSAGES, SENDER_AGE_HOURS, SENDER_POSTS, recipients, URL_NEW_DOMAIN) are unknown unless\n"
-            "      given with --fact; recipients defaults to the event's count.\n"
+            "test  scan messages (JSON events or raw RFC 822 mails; - for stdin) and show each\n"
+            "      rule that fires, its score and the words it matched (--json: one line per\n"
+            "      file). Facts the message cannot tell (first_message, SENDER_MESSAGES,\n"
+            "      SENDER_AGE_HOURS, SENDER_POSTS, URL_NEW_DOMAIN) are unknown unless given\n"
+            "      with --fact; recipients defaults to the message's count.\n"
             "list  print the effective rules: code, score, state, kind, channels, file:line.\n");
 }
 
@@ -150,7 +151,7 @@ static int test_one(struct test_run *t, const char *path)
         return 1;
     struct sg_event *ev = NULL;
     char *err = NULL;
-    int rc = sg_event_parse(buf, len, SG_EV_MESSAGE, &ev, &err);
+    int rc = cli_parse_message(buf, len, "default", &ev, &err);
     free(buf);
     if (rc || sg_event_type(ev) != SG_EV_MESSAGE) {
         cli_error("%s: %s", path, rc ? (err ? err : sg_strerror(rc)) : "not a message event");

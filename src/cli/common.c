@@ -159,3 +159,15 @@ long cli_list_dir(const char *dir, char ***out)
     *out = names;
     return (long)n;
 }
+
+int cli_parse_message(const char *buf, size_t len, const char *tenant, struct sg_event **out,
+                      char **errmsg)
+{
+    size_t i = 0;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+        i++;
+    /* Empty input goes to the JSON parser, which says what is wrong with it. */
+    if (i == len || buf[i] == '{')
+        return sg_event_parse(buf, len, SG_EV_MESSAGE, out, errmsg);
+    return sg_event_from_rfc822(buf, len, tenant, out, errmsg);
+}

@@ -4,7 +4,7 @@
 `rules lint` accepts the shipped rules and the rules/ checkout, and reports every problem of a
 broken local directory as FILE:LINE: rule CODE: problem with exit 1; `rules test` shows the
 clinic incident's lure reaching hold with quotes of the original words while an appointment
-reminder stays quiet; a local directory turns a shipped rule off, re-scores one and adds a
+reminder stays quiet, and reads the lure as raw mail too; a local directory turns a shipped rule off, re-scores one and adds a
 monitor rule; bad arguments exit 2.
 """
 import argparse
@@ -115,6 +115,17 @@ class RulesCli(unittest.TestCase):
         p = run("rules", "test", "-", stdin=json.dumps(INCIDENT))
         self.assertIn("PRIZE_WON", p.stdout)
         self.assertIn("total", p.stdout)
+        # The same lure as a raw mail: quoted-printable body, a brand in the From name.
+        eml = self.write("lure.eml",
+                         "From: \"PayPal Support\" <alerts@secure-paypa1.example>\r\n"
+                         "To: patient-1@example.org\r\nSubject: Your NFT award\r\n"
+                         "Content-Type: text/plain; charset=utf-8\r\n"
+                         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+                         "Congratulations! You have been selected to receive an exclusive NFT =\r\n"
+                         "award. Claim your prize within 24 hours.\r\n")
+        r = json.loads(run("rules", "test", eml, "--json").stdout)
+        codes = {h["code"] for h in r["hits"]}
+        self.assertTrue({"PRIZE_CLAIM", "CRYPTO_TERMS", "FROM_BRAND_IMPERSONATION"} <= codes, codes)
 
     def test_local_directory_overrides(self):
         local = os.path.join(self.tmp.name, "local")
