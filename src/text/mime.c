@@ -601,6 +601,101 @@ static bool missing_close(GMimeObject *obj, const char *raw, size_t len, int dep
     return false;
 }
 
+/* ---- top-level header filter --------------------------------------------------------------- */
+
+/* GMime makes a GObject per header, decodes every value (to report bad encoded words to the
+ * warning callback), parses To/Cc address lists and the Date, and tears it all down again: on
+ * mail with twenty Received lines that was a third of the parse. The fields we never read are
+ * dropped before GMime sees them. Kept: the names read_headers and read_senders use, every
+ * Content-* and MIME-Version (structure), the first three Received (as read_headers), and any
+ * line that is not a well-formed "name:" field, so that GMime still sees and flags it. GMime
+ * also flags a repeated RFC 5322 single field (To, Cc, Date...) whose raw value differs
+ * (GMIME_CRIT_CONFLICTING_HEADER, read as broken): that check is made here for the dropped
+ * ones. */
+static bool keep_field(const char *name, size_t n, int *received)
+{
+    if (n >= 8 && g_ascii_strncasecmp(name, "Content-", 8) == 0)
+        return true;
+    if (n == 12 && g_ascii_strncasecmp(name, "MIME-Version", 12) == 0)
+        return true;
+    for (const char *const *k = kept_headers; *k; k++)
+        if (strlen(*k) == n && g_ascii_strncasecmp(*k, name, n) == 0)
+            return strcmp(*k, "Received") != 0 || ++*received <= 3;
+    return false;
+}
+
+/* raw[0..len) with the unread top-level fields removed, in the arena; raw itself when nothing
+ * is dropped (or out of memory: the unfiltered parse gives the same result, only slower).
+ * *conflict is set when a dropped single field repeats with another value. */
+static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *len,
+                                  bool *conflict)
+{
+    /* the RFC 5322 single fields GMime checks that keep_field drops */
+    static const char *const single[] = {"Bcc", "Cc", "Date", "In-Reply-To", "References",
+                                         "Sender", "To"};
+    struct {
+        const char *v;
+        size_t n;
+    } first[sizeof single / sizeof single[0]] = {{0}};
+    const char *end = raw + *len, *p = raw;
+    char *out = NULL;
+    size_t k = 0;
+    int received = 0;
+    while (p < end) {
+        const char *line_end = memchr(p, '\n', (size_t)(end - p));
+        line_end = line_end ? line_end + 1 : end;
+        if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+            break; /* the empty line: the body follows */
+        /* one field: this line and its continuation lines */
+        const char *field_end = line_end;
+        while (field_end < end && (*field_end == ' ' || *field_end == '\t')) {
+            const char *nl = memchr(field_end, '\n', (size_t)(end - field_end));
+            field_end = nl ? nl + 1 : end;
+        }
+        const char *q = p;
+        while (q < line_end && *q > ' ' && *q < 0x7F && *q != ':')
+            q++;
+        bool well_formed = q > p && q < line_end && *q == ':';
+        if (!well_formed || keep_field(p, (size_t)(q - p), &received)) {
+            if (out) {
+                memcpy(out + k, p, (size_t)(field_end - p));
+                k += (size_t)(field_end - p);
+            }
+        } else {
+            size_t nn = (size_t)(q - p);
+            for (size_t i = 0; i < sizeof single / sizeof single[0]; i++) {
+                if (strlen(single[i]) != nn || g_ascii_strncasecmp(single[i], p, nn) != 0)
+                    continue;
+                /* the raw value: after the colon, without the last line break */
+                const char *v = q + 1, *ve = field_end;
+                if (ve > v && ve[-1] == '\n')
+                    ve--;
+                if (ve > v && ve[-1] == '\r')
+                    ve--;
+                size_t vn = (size_t)(ve - v);
+                if (!first[i].v)
+                    first[i].v = v, first[i].n = vn;
+                else if (first[i].n != vn || memcmp(first[i].v, v, vn) != 0)
+                    *conflict = true;
+                break;
+            }
+            if (!out) { /* the first field dropped: copy what was kept so far */
+                if (!(out = sg__arena_alloc(a, *len + 1)))
+                    return raw;
+                k = (size_t)(p - raw);
+                memcpy(out, raw, k);
+            }
+        }
+        p = field_end;
+    }
+    if (!out)
+        return raw;
+    memcpy(out + k, p, (size_t)(end - p));
+    k += (size_t)(end - p);
+    *len = k;
+    return out;
+}
+
 int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mime *out)
 {
     memset(out, 0, sizeof *out);
@@ -613,7 +708,12 @@ int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mi
         len -= skip;
     }
     struct walk w = {.a = a, .out = out, .text_left = SG_MIME_MAX_TEXT};
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    size_t flen = len;
+    bool conflict = false;
+    const char *filtered = filter_headers(a, raw, &flen, &conflict);
+    if (conflict)
+        out->broken = true;
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(filtered, flen);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     GMimeParserOptions *opts = g_mime_parser_options_new();

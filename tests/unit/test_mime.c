@@ -219,6 +219,18 @@ static void broken(void **state)
     assert_int_equal(parse("Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\nx", &m),
                      0);
     assert_true(m.broken);
+    /* a repeated single field with another value is a conflict, also for the fields the
+     * parse drops before GMime sees them (To, Cc, Date...); the same value twice is not */
+    assert_int_equal(parse("To: a@x\r\nX-Junk: 1\r\nTo: b@x\r\nSubject: c\r\n\r\nx", &m), 0);
+    assert_true(m.broken);
+    assert_string_equal(m.subject, "c");
+    assert_int_equal(parse("Cc: a@x\r\nCc: a@x\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+                           "Received: 1\r\nReceived: 2\r\nReceived: 3\r\nReceived: 4\r\n"
+                           "Subject: d\r\n\r\nx", &m), 0);
+    assert_false(m.broken);
+    assert_string_equal(m.subject, "d");
+    /* a line that is not a field is left for GMime to judge */
+    assert_int_equal(parse("X-A: 1\r\nBad Name: 2\r\nSubject: e\r\n\r\nx", &m), 0);
     /* garbage reads without a crash */
     assert_int_equal(parse_n("\0\0garbage\xFF", 10, &m), 0);
     assert_int_equal(parse("", &m), 0);
