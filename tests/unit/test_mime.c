@@ -229,6 +229,21 @@ static void broken(void **state)
                            "Subject: d\r\n\r\nx", &m), 0);
     assert_false(m.broken);
     assert_string_equal(m.subject, "d");
+    /* kept fields in message order, whether GMime or the header filter reads them; encoded
+     * values decoded, folds unfolded, only the first three Received */
+    assert_int_equal(parse("Received: a\r\n  folded\r\nFrom: x@y.example\r\n"
+                           "Received: =?utf-8?q?b=C3=A9?=\r\nTo: t@x\r\nMessage-ID: <m@z>\r\n"
+                           "Received: c\r\nReceived: d\r\nSubject: s\r\n"
+                           "Content-Type: text/plain\r\n\r\nx", &m), 0);
+    static const char *const want[][2] = {
+        {"Received", "a  folded"}, {"From", "x@y.example"}, {"Received", "b\xC3\xA9"},
+        {"Message-ID", "<m@z>"},   {"Received", "c"},       {"Subject", "s"},
+        {"Content-Type", "text/plain"}};
+    assert_int_equal(m.nheaders, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < m.nheaders; i++) {
+        assert_string_equal(m.headers[i].name, want[i][0]);
+        assert_string_equal(m.headers[i].value, want[i][1]);
+    }
     /* a line that is not a field is left for GMime to judge */
     assert_int_equal(parse("X-A: 1\r\nBad Name: 2\r\nSubject: e\r\n\r\nx", &m), 0);
     /* garbage reads without a crash */
