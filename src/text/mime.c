@@ -101,16 +101,27 @@ static void ob_cp(struct obuf *o, uint32_t c)
 
 static void decode_cp1252(struct obuf *o, const unsigned char *s, size_t n)
 {
-    ob_reserve(o, n + n / 2);
-    for (size_t i = 0; i < n && !o->failed; i++) {
+    /* three bytes at most per input byte: reserved once, written without further checks */
+    if (!ob_reserve(o, 3 * n))
+        return;
+    char *d = o->p + o->len;
+    for (size_t i = 0; i < n; i++) {
         unsigned char b = s[i];
-        if (b < 0x80)
-            ob_cp(o, b);
-        else if (b < 0xA0)
-            ob_cp(o, cp1252_high[b - 0x80]);
-        else
-            ob_cp(o, b);
+        if (b < 0x80) {
+            *d++ = (char)b;
+            continue;
+        }
+        uint32_t c = b < 0xA0 ? cp1252_high[b - 0x80] : b;
+        if (c < 0x800) {
+            *d++ = (char)(0xC0 | c >> 6);
+            *d++ = (char)(0x80 | (c & 0x3F));
+        } else {
+            *d++ = (char)(0xE0 | c >> 12);
+            *d++ = (char)(0x80 | ((c >> 6) & 0x3F));
+            *d++ = (char)(0x80 | (c & 0x3F));
+        }
     }
+    o->len = (size_t)(d - o->p);
 }
 
 /* iconv from charset; false when iconv does not know it. A byte it cannot read becomes U+FFFD
@@ -670,7 +681,8 @@ static bool missing_close(GMimeObject *obj, const char *raw, size_t len, int dep
 static const char *kept_name(const char *name, size_t n)
 {
     for (const char *const *k = kept_headers; *k; k++)
-        if (strlen(*k) == n && g_ascii_strncasecmp(*k, name, n) == 0)
+        if (((**k ^ *name) & ~0x20) == 0 && strlen(*k) == n &&
+            g_ascii_strncasecmp(*k, name, n) == 0)
             return *k;
     return NULL;
 }
