@@ -811,16 +811,29 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
             bool counts;
         } memo[SMALL_COUNT][SMALL_COUNT];
         uint64_t known[SMALL_COUNT * SMALL_COUNT / 64] = {0};
+        /* Lookups first, a chunk at a time, then the arithmetic in token order: a loop that
+         * only looks up keeps more cache misses in flight than one that also does the maths
+         * (the table is far bigger than the caches, so misses are what a lookup costs). */
+        enum { CHUNK = 256, AHEAD = 2 * PREFETCH_AHEAD };
+        uint32_t cnt[CHUNK][2];
         for (uint32_t i = 0; i < t->n; i++) {
-            if (i + PREFETCH_AHEAD < t->n)
-                table_prefetch(&sc->counts, t->v[i + PREFETCH_AHEAD]);
-            const struct slot *e = table_find(&sc->counts, t->v[i]);
-            if (!e || (!e->u.n.spam && !e->u.n.ham)) {
+            uint32_t c = i % CHUNK;
+            if (c == 0) {
+                uint32_t end = t->n - i < CHUNK ? t->n - i : CHUNK;
+                for (uint32_t j = 0; j < end; j++) {
+                    if (i + j + AHEAD < t->n)
+                        table_prefetch(&sc->counts, t->v[i + j + AHEAD]);
+                    const struct slot *e = table_find(&sc->counts, t->v[i + j]);
+                    cnt[j][0] = e ? e->u.n.spam : 0;
+                    cnt[j][1] = e ? e->u.n.ham : 0;
+                }
+            }
+            if (!cnt[c][0] && !cnt[c][1]) {
                 if (unseen_counts)
                     sg__bayes_sums_add(&sums, p->robx, p->min_dev);
                 continue;
             }
-            uint64_t spam = e->u.n.spam, ham = e->u.n.ham;
+            uint64_t spam = cnt[c][0], ham = cnt[c][1];
             if (spam < SMALL_COUNT && ham < SMALL_COUNT) {
                 unsigned k = (unsigned)(spam * SMALL_COUNT + ham);
                 if (!(known[k / 64] >> (k % 64) & 1)) {
