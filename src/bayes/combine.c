@@ -3,6 +3,21 @@
 #include "bayes/combine.h"
 
 #include <math.h>
+#include <pthread.h>
+
+/* ln i for the chi-square series, made once: the same log() values the loop would compute, so
+ * results do not move, without a log() per term. */
+enum { LN_TABLE = 4096 };
+static double ln_table[LN_TABLE];
+static pthread_once_t ln_once = PTHREAD_ONCE_INIT;
+
+static void make_ln_table(void)
+{
+    for (uint32_t i = 1; i < LN_TABLE; i++)
+        ln_table[i] = log((double)i);
+}
+
+static inline double ln_int(uint32_t i) { return i < LN_TABLE ? ln_table[i] : log((double)i); }
 
 double sg__bayes_robinson(uint64_t spam, uint64_t ham, uint64_t spam_msgs, uint64_t ham_msgs,
                           double s, double x)
@@ -36,13 +51,18 @@ double sg__bayes_chi2q(double x2, uint32_t df)
         return sum < 1 ? sum : 1;
     }
     /* Log space with a running maximum: log term_i = -m + i ln m - ln i!. */
+    pthread_once(&ln_once, make_ln_table);
     double lm = log(m), lt = -m, best = lt, acc = 1; /* acc = sum e^(lt_j - best) */
+    /* Below this exponent a term (or the old sum rescaled) is under half an ulp of 1 <= acc
+     * (acc <= k terms each <= 1): adding it cannot change acc, so exp() is skipped. Exact: the
+     * result is bit for bit what the full loop gives. */
+    double negligible = -37.5 - log((double)k + 1);
     for (uint32_t i = 1; i < k; i++) {
-        lt += lm - log((double)i);
+        lt += lm - ln_int(i);
         if (lt > best) {
-            acc = acc * exp(best - lt) + 1;
+            acc = best - lt < negligible ? 1 : acc * exp(best - lt) + 1;
             best = lt;
-        } else {
+        } else if (lt - best >= -37.5) {
             acc += exp(lt - best);
         }
     }
@@ -50,7 +70,7 @@ double sg__bayes_chi2q(double x2, uint32_t df)
     return q < 1 ? q : 1;
 }
 
-bool sg__bayes_sums_add(struct sg_bayes_sums *sums, double f, double min_dev)
+bool sg__bayes_term(double f, double min_dev, double *ln_f, double *ln_1f)
 {
     if (!(fabs(f - 0.5) > min_dev))
         return false;
@@ -59,8 +79,18 @@ bool sg__bayes_sums_add(struct sg_bayes_sums *sums, double f, double min_dev)
         f = 1e-300;
     if (f > 1 - 1e-16)
         f = 1 - 1e-16;
-    sums->ln_f += log(f);
-    sums->ln_1f += log1p(-f);
+    *ln_f = log(f);
+    *ln_1f = log1p(-f);
+    return true;
+}
+
+bool sg__bayes_sums_add(struct sg_bayes_sums *sums, double f, double min_dev)
+{
+    double a, b;
+    if (!sg__bayes_term(f, min_dev, &a, &b))
+        return false;
+    sums->ln_f += a;
+    sums->ln_1f += b;
     sums->n++;
     return true;
 }

@@ -25,6 +25,10 @@ struct sg_bayes_sums {
     uint32_t n;
 };
 
+/* A token's terms: false when |f - 0.5| <= min_dev (it does not count), else true with
+ * *ln_f = ln f and *ln_1f = ln(1 - f) (f kept off 0 and 1). */
+bool sg__bayes_term(double f, double min_dev, double *ln_f, double *ln_1f);
+
 /* Adds f to the sums when |f - 0.5| > min_dev; true if it counted. */
 bool sg__bayes_sums_add(struct sg_bayes_sums *sums, double f, double min_dev);
 

@@ -54,13 +54,40 @@ uint64_t sg__bayes_tok_fact(uint64_t seed, enum sg_bayes_tag tag, uint32_t value
 /* ---- the set of a message's distinct tokens ---- */
 
 struct tokset {
+    struct sg_arena *arena;
     uint64_t *slots;
-    uint32_t mask;
+    uint32_t mask, max_slots;
     uint64_t *v;
     uint8_t *pair;  /* pair[i]: v[i] is an OSB pair */
     uint32_t n, max;
-    bool full;
+    bool full, failed;
 };
+
+/* The table starts small and doubles at half full up to max_slots: a 5 KB mail has a few
+ * hundred distinct tokens, and clearing (and touching) 64 KB of slots for each cost more than
+ * all its hashing. The set's contents and order do not depend on the table size. */
+enum { TOKSET_FIRST_SLOTS = 1024 };
+
+static bool grow(struct tokset *s)
+{
+    uint32_t slots = (s->mask + 1) * 2;
+    uint64_t *t = sg__arena_alloc(s->arena, (size_t)slots * sizeof *t);
+    if (!t) {
+        s->failed = true;
+        return false;
+    }
+    memset(t, 0, (size_t)slots * sizeof *t);
+    uint32_t mask = slots - 1;
+    for (uint32_t k = 0; k < s->n; k++) {
+        uint32_t i = (uint32_t)s->v[k] & mask;
+        while (t[i])
+            i = (i + 1) & mask;
+        t[i] = s->v[k];
+    }
+    s->slots = t;
+    s->mask = mask;
+    return true;
+}
 
 /* False once the set is full (the token was not added). */
 static bool add_kind(struct tokset *s, uint64_t t, bool is_pair)
@@ -74,6 +101,15 @@ static bool add_kind(struct tokset *s, uint64_t t, bool is_pair)
     if (s->n == s->max) {
         s->full = true;
         return false;
+    }
+    if (2 * (s->n + 1) > s->mask + 1 && s->mask + 1 < s->max_slots) {
+        if (!grow(s)) {
+            s->full = true; /* out of memory: stop reading, the tokenizer reports it */
+            return false;
+        }
+        i = (uint32_t)t & s->mask;
+        while (s->slots[i])
+            i = (i + 1) & s->mask;
     }
     s->slots[i] = t;
     s->pair[s->n] = is_pair;
@@ -117,6 +153,12 @@ static enum cclass char_class(uint32_t cp)
     return WORD;
 }
 
+/* char_class of ASCII, as a table: the splitter looks at every byte of the text. SEP is 0. */
+static const unsigned char ascii_class[128] = {
+    ['0' ... '9'] = WORD, ['A' ... 'Z'] = WORD, ['a' ... 'z'] = WORD, ['$'] = WORD,
+    ['\''] = INNER, ['.'] = INNER, ['-'] = INNER, ['_'] = INNER, ['@'] = INNER, [','] = INNER,
+};
+
 /* Decodes the character at p (n >= 1 bytes); an invalid byte is U+FFFD of length 1. */
 static size_t decode(const char *p, size_t n, uint32_t *cp)
 {
@@ -135,6 +177,20 @@ static size_t decode(const char *p, size_t n, uint32_t *cp)
         break;
     default: *cp = 0xFFFD; return 1;
     }
+    return k;
+}
+
+/* The character at p (n >= 1 bytes) and its class; ASCII without a call. */
+static inline size_t next_char(const char *p, size_t n, uint32_t *cp, enum cclass *cls)
+{
+    unsigned char c = (unsigned char)p[0];
+    if (c < 0x80) {
+        *cp = c;
+        *cls = (enum cclass)ascii_class[c];
+        return 1;
+    }
+    size_t k = decode(p, n, cp);
+    *cls = char_class(*cp);
     return k;
 }
 
@@ -177,8 +233,9 @@ static void scan(struct stream *s, const char *p, size_t len)
     size_t i = 0;
     while (i < len && !s->set->full) {
         uint32_t cp;
-        size_t k = decode(p + i, len - i, &cp);
-        if (char_class(cp) != WORD) {
+        enum cclass cls;
+        size_t k = next_char(p + i, len - i, &cp, &cls);
+        if (cls != WORD) {
             i += k;
             continue;
         }
@@ -186,17 +243,17 @@ static void scan(struct stream *s, const char *p, size_t len)
         bool too_long = false, number = true;
         char last = 0;
         while (i < len) {
-            k = decode(p + i, len - i, &cp);
-            enum cclass cls = char_class(cp);
+            k = next_char(p + i, len - i, &cp, &cls);
             if (cls == SEP)
                 break;
             if (cls == INNER) {
                 /* Joins only when a word character follows (and for ',', digits both sides). */
                 uint32_t next = 0;
+                enum cclass next_cls;
                 if (i + k >= len)
                     break;
-                decode(p + i + k, len - i - k, &next);
-                if (char_class(next) != WORD)
+                next_char(p + i + k, len - i - k, &next, &next_cls);
+                if (next_cls != WORD)
                     break;
                 if (cp == ',' && !(last >= '0' && last <= '9' && next >= '0' && next <= '9'))
                     break;
@@ -212,6 +269,9 @@ static void scan(struct stream *s, const char *p, size_t len)
                 if (n + 1 <= sizeof buf)
                     buf[n] = '\'';
                 n += 1;
+            } else if (k == 1 && n < sizeof buf) {
+                char c = p[i];
+                buf[n++] = (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c;
             } else if (n + k <= sizeof buf) {
                 for (size_t j = 0; j < k; j++) {
                     char c = p[i + j];
@@ -390,13 +450,14 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     uint32_t slots = 64;
     while (slots < 2 * max_tokens)
         slots <<= 1;
-    struct tokset set = {.mask = slots - 1, .max = max_tokens};
-    set.slots = sg__arena_alloc(arena, (size_t)slots * sizeof *set.slots);
+    uint32_t first = slots < TOKSET_FIRST_SLOTS ? slots : TOKSET_FIRST_SLOTS;
+    struct tokset set = {.arena = arena, .mask = first - 1, .max_slots = slots, .max = max_tokens};
+    set.slots = sg__arena_alloc(arena, (size_t)first * sizeof *set.slots);
     set.v = sg__arena_alloc(arena, (size_t)max_tokens * sizeof *set.v);
     set.pair = sg__arena_alloc(arena, max_tokens);
     if (!set.slots || !set.v || !set.pair)
         return SG_ENOMEM;
-    memset(set.slots, 0, (size_t)slots * sizeof *set.slots);
+    memset(set.slots, 0, (size_t)first * sizeof *set.slots);
 
     /* The order decides what survives the cap: the subject and the message's facts first (few
      * and telling), then the body. */
@@ -418,6 +479,8 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     if (subj.long_words || text.long_words)
         meta(&set, seed, SG_BMETA_LONG_WORDS, 1);
 
+    if (set.failed)
+        return SG_ENOMEM;
     out->v = set.v;
     out->pair = set.pair;
     out->n = set.n;

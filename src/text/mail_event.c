@@ -4,6 +4,7 @@
  * checks, which parse `raw` themselves. */
 #include <gmime/gmime.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -89,6 +90,56 @@ static char *put(struct sg_event *ev, const char *s)
     return out;
 }
 
+/* What GMime is given: the header block only, and of it only the fields read here (From, To,
+ * Cc, Bcc, Message-ID and the fallbacks below) and any line that is not a well-formed "name:" field (where GMime may
+ * end the headers, so they stay in order), then the empty line. The body and the other fields
+ * (twenty to a hundred Received, X-* and the like in real mail) are what a full parse spent
+ * its time on; they cannot change the addresses. NULL when out of memory (free with sg__free). */
+static char *header_subset(const char *raw, size_t len, size_t *out_len)
+{
+    static const char *const wanted[] = {"From", "To", "Cc", "Bcc", "Message-ID",
+                                         /* the fallbacks when To/Cc/Bcc or From name nobody */
+                                         "Sender", "Return-Path", "Delivered-To", "X-Original-To",
+                                         "Envelope-To", "X-Envelope-To"};
+    char *out = sg__malloc(len + 3);
+    if (!out)
+        return NULL;
+    size_t k = 0, i = 0;
+    while (i < len) {
+        const char *nl = memchr(raw + i, '\n', len - i);
+        size_t line_end = nl ? (size_t)(nl - raw) + 1 : len;
+        if (raw[i] == '\n' || (raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n'))
+            break; /* the empty line */
+        size_t field_end = line_end; /* with its continuation lines */
+        while (field_end < len && (raw[field_end] == ' ' || raw[field_end] == '\t')) {
+            const char *n2 = memchr(raw + field_end, '\n', len - field_end);
+            field_end = n2 ? (size_t)(n2 - raw) + 1 : len;
+        }
+        size_t q = i;
+        while (q < line_end && raw[q] > ' ' && raw[q] < 0x7F && raw[q] != ':')
+            q++;
+        bool keep = !(q > i && q < line_end && raw[q] == ':');
+        for (size_t w = 0; !keep && w < sizeof wanted / sizeof wanted[0]; w++)
+            keep = strlen(wanted[w]) == q - i && g_ascii_strncasecmp(wanted[w], raw + i, q - i) == 0;
+        if (keep) {
+            memcpy(out + k, raw + i, field_end - i);
+            k += field_end - i;
+        }
+        i = field_end;
+    }
+    if (k == 0) { /* no field kept: GMime judges the mail as it is (no From, or not a mail) */
+        memcpy(out, raw, len);
+        *out_len = len;
+        return out;
+    }
+    if (out[k - 1] != '\n')
+        out[k++] = '\n'; /* a last field without a line break */
+    out[k++] = '\n';
+    out[k] = '\0';
+    *out_len = k;
+    return out;
+}
+
 int sg_event_from_rfc822(const char *raw, size_t len, const char *tenant, struct sg_event **out,
                          char **errmsg)
 {
@@ -102,11 +153,16 @@ int sg_event_from_rfc822(const char *raw, size_t len, const char *tenant, struct
         return SG_ETOOBIG;
     }
     sg__mime_init();
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    char *head = NULL;
+    size_t head_len = 0;
+    if (!(head = header_subset(raw, len, &head_len)))
+        return SG_ENOMEM;
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(head, head_len);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
     g_object_unref(parser);
     g_object_unref(stream);
+    sg__free(head);
     if (!msg)
         return fail(errmsg, "raw: not an RFC 822 message");
     int rc = 0;

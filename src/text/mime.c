@@ -101,16 +101,27 @@ static void ob_cp(struct obuf *o, uint32_t c)
 
 static void decode_cp1252(struct obuf *o, const unsigned char *s, size_t n)
 {
-    ob_reserve(o, n + n / 2);
-    for (size_t i = 0; i < n && !o->failed; i++) {
+    /* three bytes at most per input byte: reserved once, written without further checks */
+    if (!ob_reserve(o, 3 * n))
+        return;
+    char *d = o->p + o->len;
+    for (size_t i = 0; i < n; i++) {
         unsigned char b = s[i];
-        if (b < 0x80)
-            ob_cp(o, b);
-        else if (b < 0xA0)
-            ob_cp(o, cp1252_high[b - 0x80]);
-        else
-            ob_cp(o, b);
+        if (b < 0x80) {
+            *d++ = (char)b;
+            continue;
+        }
+        uint32_t c = b < 0xA0 ? cp1252_high[b - 0x80] : b;
+        if (c < 0x800) {
+            *d++ = (char)(0xC0 | c >> 6);
+            *d++ = (char)(0x80 | (c & 0x3F));
+        } else {
+            *d++ = (char)(0xE0 | c >> 12);
+            *d++ = (char)(0x80 | ((c >> 6) & 0x3F));
+            *d++ = (char)(0x80 | (c & 0x3F));
+        }
     }
+    o->len = (size_t)(d - o->p);
 }
 
 /* iconv from charset; false when iconv does not know it. A byte it cannot read becomes U+FFFD
@@ -448,22 +459,21 @@ static const char *const kept_headers[] = {
     "From", "Reply-To", "Subject", "Return-Path", "Message-ID", "X-Mailer", "List-Unsubscribe",
     "Content-Type", "Received", "Authentication-Results", NULL};
 
-/* A header's value, unfolded and RFC 2047-decoded. GMime's decoder is the costliest step of a
- * parse, so a plain ASCII value without encoded words is only unfolded here. */
-static char *header_value(struct sg_arena *a, GMimeHeader *h)
+/* True when raw[0..n) has no 8-bit byte and no encoded word: its value is the raw text
+ * unfolded, without GMime's decoder (the costliest step of a parse). */
+static bool is_plain(const char *raw, size_t n)
 {
-    const char *raw = g_mime_header_get_raw_value(h);
-    bool plain = raw != NULL;
-    for (const char *p = raw; plain && *p; p++)
-        if ((unsigned char)*p >= 0x80 || (p[0] == '=' && p[1] == '?'))
-            plain = false;
-    if (!plain) {
-        const char *value = g_mime_header_get_value(h);
-        return dup_clean(a, value ? value : "", SG_MIME_MAX_HEADER_VALUE);
-    }
-    while (*raw == ' ' || *raw == '\t' || *raw == '\r' || *raw == '\n')
-        raw++;
-    size_t n = strlen(raw);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)raw[i] >= 0x80 || (raw[i] == '=' && i + 1 < n && raw[i + 1] == '?'))
+            return false;
+    return true;
+}
+
+/* A plain value raw[0..n): trimmed and unfolded into the arena. */
+static char *plain_value(struct sg_arena *a, const char *raw, size_t n)
+{
+    while (n && (*raw == ' ' || *raw == '\t' || *raw == '\r' || *raw == '\n'))
+        raw++, n--;
     while (n && (raw[n - 1] == ' ' || raw[n - 1] == '\t' || raw[n - 1] == '\r' || raw[n - 1] == '\n'))
         n--;
     if (n > SG_MIME_MAX_HEADER_VALUE)
@@ -474,39 +484,89 @@ static char *header_value(struct sg_arena *a, GMimeHeader *h)
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (raw[i] != '\r' && raw[i] != '\n') /* a fold keeps the whitespace after it */
-            v[k++] = raw[i] ? raw[i] : ' ';
+            v[k++] = raw[i];
     v[k] = '\0';
     return v;
 }
 
-/* The kept headers of obj's header list. GMime files the message's Content-* headers under its
- * body part, so both lists are read. */
-static void read_headers(struct walk *w, GMimeObject *obj)
+/* A header's value, unfolded and RFC 2047-decoded. */
+static char *header_value(struct sg_arena *a, GMimeHeader *h)
+{
+    const char *raw = g_mime_header_get_raw_value(h);
+    if (raw && is_plain(raw, strlen(raw)))
+        return plain_value(a, raw, strlen(raw));
+    const char *value = g_mime_header_get_value(h);
+    return dup_clean(a, value ? value : "", SG_MIME_MAX_HEADER_VALUE);
+}
+
+/* A kept field read by filter_headers from the raw text instead of GMime: its name (a
+ * kept_headers entry), value, and its offset in the text GMime parses, to merge it in order
+ * with the fields GMime read. */
+struct own_field {
+    const char *name;
+    char *value;
+    size_t pos;
+};
+
+/* Room for the own fields: more could never be among the first SG_MIME_MAX_HEADERS kept. */
+enum { MAX_OWN_FIELDS = SG_MIME_MAX_HEADERS + 3 };
+
+struct own_fields {
+    struct own_field v[MAX_OWN_FIELDS];
+    size_t n;
+};
+
+static bool add_header(struct walk *w, const char *name, char *value, int *received)
+{
+    struct sg_mime *m = w->out;
+    if (strcmp(name, "Received") == 0 && ++*received > 3)
+        return true;
+    if (!m->headers) {
+        m->headers = sg__arena_alloc(w->a, SG_MIME_MAX_HEADERS * sizeof *m->headers);
+        if (!m->headers) {
+            w->failed = true;
+            return false;
+        }
+    }
+    m->headers[m->nheaders++] = (struct sg_text_header){name, value};
+    return true;
+}
+
+/* The kept headers of obj's header list, in message order with the own fields (NULL for a
+ * body part). GMime files the message's Content-* headers under its body part, so both lists
+ * are read. */
+static void read_headers(struct walk *w, GMimeObject *obj, const struct own_fields *own)
 {
     struct sg_mime *m = w->out;
     GMimeHeaderList *hl = obj ? g_mime_object_get_header_list(obj) : NULL;
     int n = hl ? g_mime_header_list_get_count(hl) : 0, received = 0;
-    for (int i = 0; i < n && m->nheaders < SG_MIME_MAX_HEADERS && !w->failed; i++) {
-        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+    size_t j = 0, nown = own ? own->n : 0;
+    for (int i = 0; i <= n && m->nheaders < SG_MIME_MAX_HEADERS && !w->failed; i++) {
+        GMimeHeader *h = i < n ? g_mime_header_list_get_header_at(hl, i) : NULL;
+        gint64 off = h ? g_mime_header_get_offset(h) : INT64_MAX;
+        while (j < nown && (gint64)own->v[j].pos <= off && m->nheaders < SG_MIME_MAX_HEADERS) {
+            if (!add_header(w, own->v[j].name, own->v[j].value, &received))
+                return;
+            j++;
+        }
+        if (!h || m->nheaders == SG_MIME_MAX_HEADERS)
+            break;
         const char *name = g_mime_header_get_name(h);
         const char *const *k = kept_headers;
         while (*k && g_ascii_strcasecmp(*k, name) != 0)
             k++;
-        if (!*k || (strcmp(*k, "Received") == 0 && ++received > 3))
+        if (!*k || (strcmp(*k, "Received") == 0 && received >= 3)) {
+            if (*k)
+                received++;
             continue;
-        if (!m->headers) {
-            m->headers = sg__arena_alloc(w->a, SG_MIME_MAX_HEADERS * sizeof *m->headers);
-            if (!m->headers) {
-                w->failed = true;
-                return;
-            }
         }
         char *v = header_value(w->a, h);
         if (!v) {
             w->failed = true;
             return;
         }
-        m->headers[m->nheaders++] = (struct sg_text_header){*k, v};
+        if (!add_header(w, *k, v, &received))
+            return;
     }
 }
 
@@ -601,6 +661,138 @@ static bool missing_close(GMimeObject *obj, const char *raw, size_t len, int dep
     return false;
 }
 
+/* ---- top-level header filter --------------------------------------------------------------- */
+
+/* GMime makes a GObject per header, decodes every value (to report bad encoded words to the
+ * warning callback), parses To/Cc address lists and the Date, and tears it all down again: on
+ * mail with twenty Received lines that was most of the parse. So the top-level fields are
+ * sorted before GMime sees them:
+ * - given to GMime: Content-* and MIME-Version (structure), From, Reply-To and Subject
+ *   (read_senders uses GMime's address parser and decoder), any line that is not a well-formed
+ *   "name:" field (so that GMime still sees and flags it), and a kept field whose value is not
+ *   plain (GMime decodes it, as before);
+ * - read here: the other kept fields with a plain value (Received, Return-Path, Message-ID...),
+ *   exactly as header_value would read them from GMime; only the first three Received;
+ * - dropped: everything else. GMime's one check on those, a repeated RFC 5322 single field
+ *   (To, Cc, Date...) whose raw value differs (GMIME_CRIT_CONFLICTING_HEADER, read as
+ *   broken), is made here. */
+
+/* The kept_headers entry named name[0..n), or NULL. */
+static const char *kept_name(const char *name, size_t n)
+{
+    for (const char *const *k = kept_headers; *k; k++)
+        if (((**k ^ *name) & ~0x20) == 0 && strlen(*k) == n &&
+            g_ascii_strncasecmp(*k, name, n) == 0)
+            return *k;
+    return NULL;
+}
+
+static bool for_gmime(const char *name, size_t n, const char *kept)
+{
+    if (n >= 8 && g_ascii_strncasecmp(name, "Content-", 8) == 0)
+        return true;
+    if (n == 12 && g_ascii_strncasecmp(name, "MIME-Version", 12) == 0)
+        return true;
+    return kept && (strcmp(kept, "From") == 0 || strcmp(kept, "Reply-To") == 0 ||
+                    strcmp(kept, "Subject") == 0);
+}
+
+/* raw[0..len) with the top-level fields read here or dropped taken out, in the arena; raw
+ * itself when nothing is taken out (or out of memory: the unfiltered parse gives the same
+ * result, only slower). Fields read here go to own; *conflict is set when a dropped single
+ * field repeats with another value. */
+static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *len,
+                                  struct own_fields *own, bool *conflict)
+{
+    /* the RFC 5322 single fields GMime checks that are dropped */
+    static const char *const single[] = {"Bcc", "Cc", "Date", "In-Reply-To", "References",
+                                         "Sender", "To"};
+    struct {
+        const char *v;
+        size_t n;
+    } first[sizeof single / sizeof single[0]] = {{0}};
+    const char *end = raw + *len, *p = raw;
+    char *out = NULL;
+    size_t k = 0;
+    int received = 0;
+    own->n = 0;
+    while (p < end) {
+        const char *line_end = memchr(p, '\n', (size_t)(end - p));
+        line_end = line_end ? line_end + 1 : end;
+        if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+            break; /* the empty line: the body follows */
+        /* one field: this line and its continuation lines */
+        const char *field_end = line_end;
+        while (field_end < end && (*field_end == ' ' || *field_end == '\t')) {
+            const char *nl = memchr(field_end, '\n', (size_t)(end - field_end));
+            field_end = nl ? nl + 1 : end;
+        }
+        const char *q = p;
+        while (q < line_end && *q > ' ' && *q < 0x7F && *q != ':')
+            q++;
+        size_t nn = (size_t)(q - p);
+        bool well_formed = q > p && q < line_end && *q == ':';
+        const char *kept = well_formed ? kept_name(p, nn) : NULL;
+        /* the raw value, as GMime keeps it: after the colon, up to a NUL */
+        const char *v = q + 1;
+        size_t vn = well_formed ? (size_t)(field_end - v) : 0;
+        const char *nul = vn ? memchr(v, '\0', vn) : NULL;
+        if (nul)
+            vn = (size_t)(nul - v);
+        bool give = !well_formed || for_gmime(p, nn, kept);
+        char *value = NULL;
+        if (!give && kept) {
+            if (strcmp(kept, "Received") == 0 && ++received > 3)
+                ; /* read_headers skips it: dropped */
+            else if (!is_plain(v, vn) || own->n == MAX_OWN_FIELDS)
+                give = true;
+            else if (!(value = plain_value(a, v, vn)))
+                break; /* out of memory: unfiltered below */
+        }
+        if (!give && !kept) {
+            for (size_t i = 0; i < sizeof single / sizeof single[0]; i++) {
+                if (strlen(single[i]) != nn || g_ascii_strncasecmp(single[i], p, nn) != 0)
+                    continue;
+                const char *ve = v + vn; /* compared without the last line break */
+                if (ve > v && ve[-1] == '\n')
+                    ve--;
+                if (ve > v && ve[-1] == '\r')
+                    ve--;
+                size_t cn = (size_t)(ve - v);
+                if (!first[i].v)
+                    first[i].v = v, first[i].n = cn;
+                else if (first[i].n != cn || memcmp(first[i].v, v, cn) != 0)
+                    *conflict = true;
+                break;
+            }
+        }
+        if (give) {
+            if (out) {
+                memcpy(out + k, p, (size_t)(field_end - p));
+                k += (size_t)(field_end - p);
+            }
+        } else {
+            if (!out) { /* the first field taken out: copy what was given so far */
+                if (!(out = sg__arena_alloc(a, *len + 1)))
+                    break;
+                k = (size_t)(p - raw);
+                memcpy(out, raw, k);
+            }
+            if (value)
+                own->v[own->n++] = (struct own_field){kept, value, k};
+        }
+        p = field_end;
+    }
+    if (!out) {
+        own->n = 0;
+        return raw;
+    }
+    memcpy(out + k, p, (size_t)(end - p));
+    k += (size_t)(end - p);
+    *len = k;
+    return out;
+}
+
 int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mime *out)
 {
     memset(out, 0, sizeof *out);
@@ -613,7 +805,15 @@ int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mi
         len -= skip;
     }
     struct walk w = {.a = a, .out = out, .text_left = SG_MIME_MAX_TEXT};
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    size_t flen = len;
+    bool conflict = false;
+    struct own_fields *own = sg__arena_alloc(a, sizeof *own);
+    if (!own)
+        return SG_ENOMEM;
+    const char *filtered = filter_headers(a, raw, &flen, own, &conflict);
+    if (conflict)
+        out->broken = true;
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(filtered, flen);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     GMimeParserOptions *opts = g_mime_parser_options_new();
@@ -625,10 +825,10 @@ int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mi
         out->broken = true;
     } else {
         GMimeObject *body = g_mime_message_get_mime_part(msg);
-        read_headers(&w, GMIME_OBJECT(msg));
+        read_headers(&w, GMIME_OBJECT(msg), own);
         if (body && !w.failed) {
             size_t before = out->nheaders;
-            read_headers(&w, body);
+            read_headers(&w, body, NULL);
             /* only Content-Type from there: the rest of the kept names are message headers */
             size_t k = before;
             for (size_t i = before; i < out->nheaders; i++)

@@ -361,6 +361,45 @@ static char *arena_cat(struct sg_arena *a, const char *const *parts, const size_
     return d;
 }
 
+/* A host's registrable domain (libpsl, about 8K instructions a lookup) and whether it is a
+ * shortener depend on the host alone, and a message names the same few hosts again and again
+ * (as do the messages after it): a small direct-mapped cache per thread keeps the answers.
+ * Fixed-size thread-local storage: nothing to free when a thread ends. */
+enum { HOST_CACHE = 128, HOST_CACHE_MAX = 62 };
+
+struct host_entry {
+    char host[HOST_CACHE_MAX + 1]; /* NUL-terminated; "" when empty */
+    unsigned char domain_at;       /* offset of the registrable domain, 0xFF none */
+    bool shortener;
+};
+
+static __thread struct host_entry host_cache[HOST_CACHE];
+
+static void host_facts(const char *host, size_t *domain_at, bool *shortener)
+{
+    size_t n = strlen(host);
+    struct host_entry *e = NULL;
+    if (n > 0 && n <= HOST_CACHE_MAX) {
+        uint32_t h = 2166136261u; /* FNV-1a: hosts are short */
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ (unsigned char)host[i]) * 16777619u;
+        e = &host_cache[h % HOST_CACHE];
+        if (memcmp(e->host, host, n + 1) == 0) {
+            *domain_at = e->domain_at == 0xFF ? SIZE_MAX : e->domain_at;
+            *shortener = e->shortener;
+            return;
+        }
+    }
+    const char *d = psl_registrable_domain(psl_builtin(), host);
+    *domain_at = d ? (size_t)(d - host) : SIZE_MAX;
+    *shortener = sg__url_is_shortener(host, n);
+    if (e) {
+        memcpy(e->host, host, n + 1);
+        e->domain_at = d ? (unsigned char)(d - host) : 0xFF;
+        e->shortener = *shortener;
+    }
+}
+
 int sg__url_parse(struct sg_arena *a, const char *s, size_t len, unsigned flags,
                   struct sg_text_url *out)
 {
@@ -576,9 +615,15 @@ int sg__url_parse(struct sg_arena *a, const char *s, size_t len, unsigned flags,
     if (!out->url || !out->raw)
         return SG_ENOMEM;
     out->host = host;
-    if (!(flags & SG_URL_IP_LITERAL))
-        out->domain = psl_registrable_domain(psl_builtin(), host); /* points into host */
-    if (sg__url_is_shortener(host, strlen(host)))
+    bool shortener;
+    if (flags & SG_URL_IP_LITERAL) {
+        shortener = sg__url_is_shortener(host, strlen(host));
+    } else {
+        size_t at;
+        host_facts(host, &at, &shortener);
+        out->domain = at == SIZE_MAX ? NULL : host + at; /* points into host */
+    }
+    if (shortener)
         flags |= SG_URL_SHORTENER;
     out->flags = flags;
     return 0;

@@ -16,7 +16,6 @@ static inline uint64_t fmix(uint64_t k)
 
 uint64_t sg__hash_u64(uint64_t k) { return fmix(k); }
 
-uint64_t sg__hash_mix(uint64_t h, uint64_t v) { return fmix(h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6))); }
 
 uint64_t sg__hash(const void *data, size_t len, uint64_t seed)
 {

@@ -85,6 +85,21 @@ static void fallback_addresses(void **state)
     sg_event_free(ev);
 }
 
+/* Only the fields read are given to GMime: the others, folded or not, and the body change
+ * nothing; a To after many other fields, folded, in a different case, is still found. */
+static void fields_among_others(void **state)
+{
+    struct sg_event *ev = parse_ok("Received: from a\r\n\tby b; Mon, 1 Jan 2024\r\n"
+                                   "X-Thing: 1\r\nfrom: a@x.example\r\nDate: today\r\n"
+                                   "TO: Ann <ann@example.org>,\r\n bob@example.org\r\n"
+                                   "Content-Type: multipart/mixed; boundary=zz\r\n\r\n"
+                                   "To: not@header.example\r\n--zz\r\n");
+    assert_string_equal(ev->sender, "a@x.example");
+    assert_int_equal(ev->nrecipients, 2);
+    assert_string_equal(ev->recipients[1], "bob@example.org");
+    sg_event_free(ev);
+}
+
 static void errors(void **state)
 {
     expect_error("\nhello, no header at all\n", "raw: no header fields (not an RFC 822 message)");
@@ -101,6 +116,7 @@ int main(void)
         cmocka_unit_test(addresses_and_id),
         cmocka_unit_test(id_without_message_id),
         cmocka_unit_test(fallback_addresses),
+        cmocka_unit_test(fields_among_others),
         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

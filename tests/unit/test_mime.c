@@ -219,6 +219,33 @@ static void broken(void **state)
     assert_int_equal(parse("Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\nx", &m),
                      0);
     assert_true(m.broken);
+    /* a repeated single field with another value is a conflict, also for the fields the
+     * parse drops before GMime sees them (To, Cc, Date...); the same value twice is not */
+    assert_int_equal(parse("To: a@x\r\nX-Junk: 1\r\nTo: b@x\r\nSubject: c\r\n\r\nx", &m), 0);
+    assert_true(m.broken);
+    assert_string_equal(m.subject, "c");
+    assert_int_equal(parse("Cc: a@x\r\nCc: a@x\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+                           "Received: 1\r\nReceived: 2\r\nReceived: 3\r\nReceived: 4\r\n"
+                           "Subject: d\r\n\r\nx", &m), 0);
+    assert_false(m.broken);
+    assert_string_equal(m.subject, "d");
+    /* kept fields in message order, whether GMime or the header filter reads them; encoded
+     * values decoded, folds unfolded, only the first three Received */
+    assert_int_equal(parse("Received: a\r\n  folded\r\nFrom: x@y.example\r\n"
+                           "Received: =?utf-8?q?b=C3=A9?=\r\nTo: t@x\r\nMessage-ID: <m@z>\r\n"
+                           "Received: c\r\nReceived: d\r\nSubject: s\r\n"
+                           "Content-Type: text/plain\r\n\r\nx", &m), 0);
+    static const char *const want[][2] = {
+        {"Received", "a  folded"}, {"From", "x@y.example"}, {"Received", "b\xC3\xA9"},
+        {"Message-ID", "<m@z>"},   {"Received", "c"},       {"Subject", "s"},
+        {"Content-Type", "text/plain"}};
+    assert_int_equal(m.nheaders, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < m.nheaders; i++) {
+        assert_string_equal(m.headers[i].name, want[i][0]);
+        assert_string_equal(m.headers[i].value, want[i][1]);
+    }
+    /* a line that is not a field is left for GMime to judge */
+    assert_int_equal(parse("X-A: 1\r\nBad Name: 2\r\nSubject: e\r\n\r\nx", &m), 0);
     /* garbage reads without a crash */
     assert_int_equal(parse_n("\0\0garbage\xFF", 10, &m), 0);
     assert_int_equal(parse("", &m), 0);
