@@ -97,33 +97,47 @@ static struct tenant_history *tenant_find(const struct sg_seen_domains *s, uint6
 
 static uint64_t history_of(const struct sg_seen_domains *s, uint64_t k)
 {
-    return s->tenants_cap ? tenant_find(s, k)->messages : 0;
+    return s->tenants_cap ? __atomic_load_n(&tenant_find(s, k)->messages, __ATOMIC_RELAXED) : 0;
+}
+
+/* Makes room for one more tenant (load at most a half); the exclusive lock is held. */
+static int tenants_reserve(struct sg_seen_domains *s)
+{
+    if ((s->ntenants + 1) * 2 <= s->tenants_cap)
+        return 0;
+    size_t cap = s->tenants_cap ? s->tenants_cap * 2 : 16;
+    struct tenant_history *grown = sg__calloc(cap, sizeof *grown);
+    if (!grown)
+        return SG_ENOMEM;
+    struct tenant_history *old = s->tenants;
+    size_t old_cap = s->tenants_cap;
+    s->tenants = grown;
+    s->tenants_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].key)
+            *tenant_find(s, old[i].key) = old[i];
+    sg__free(old);
+    return 0;
 }
 
 int sg__seen_domains_history_add(struct sg_seen_domains *s, uint64_t tenant_key,
                                  uint64_t messages)
 {
     uint64_t k = norm_key(tenant_key);
-    int rc = 0;
+    /* Every delivered message with links comes here: a known tenant's count moves under the
+     * shared lock (an atomic add), so judging threads never queue behind one another. */
+    pthread_rwlock_rdlock(&s->lock);
+    struct tenant_history *t = s->tenants_cap ? tenant_find(s, k) : NULL;
+    bool known = t && t->key;
+    if (known)
+        __atomic_add_fetch(&t->messages, messages, __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&s->lock);
+    if (known)
+        return 0;
     pthread_rwlock_wrlock(&s->lock);
-    if ((s->ntenants + 1) * 2 > s->tenants_cap) {
-        size_t cap = s->tenants_cap ? s->tenants_cap * 2 : 16;
-        struct tenant_history *grown = sg__calloc(cap, sizeof *grown);
-        if (!grown) {
-            rc = SG_ENOMEM;
-        } else {
-            struct tenant_history *old = s->tenants;
-            size_t old_cap = s->tenants_cap;
-            s->tenants = grown;
-            s->tenants_cap = cap;
-            for (size_t i = 0; i < old_cap; i++)
-                if (old[i].key)
-                    *tenant_find(s, old[i].key) = old[i];
-            sg__free(old);
-        }
-    }
+    int rc = tenants_reserve(s);
     if (!rc) {
-        struct tenant_history *t = tenant_find(s, k);
+        t = tenant_find(s, k); /* another thread may have added it meanwhile */
         if (!t->key) {
             t->key = k;
             s->ntenants++;
