@@ -13,14 +13,11 @@ int sg__store_learned_put(struct sg_store *store, const struct sg_learned_row *r
     if (!row || !row->tenant || !row->message || (row->ntokens && !row->tokens))
         return sg__store_error(store, SG_EINVAL, "learned: insert: missing argument");
     static const char what[] = "learned: insert";
-    /* Little-endian on disk whatever the host, so a store file moves between machines. */
     size_t bytes = (size_t)row->ntokens * 8;
     unsigned char *blob = sg__malloc(bytes ? bytes : 1);
     if (!blob)
         return sg__store_error(store, SG_ENOMEM, "learned: insert: out of memory");
-    for (uint32_t i = 0; i < row->ntokens; i++)
-        for (unsigned k = 0; k < 8; k++)
-            blob[i * 8 + k] = (unsigned char)(row->tokens[i] >> (8 * k));
+    sg__store_le64_put(blob, row->tokens, row->ntokens);
     int err = 0;
     sg__store_lock(store);
     sqlite3_stmt *st = sg__store_stmt(
@@ -74,12 +71,8 @@ int sg__store_learned_get(struct sg_store *store, const char *tenant, const char
             if (!tokens) {
                 err = sg__store_error(store, SG_ENOMEM, "learned: select: out of memory");
             } else {
-                for (uint32_t i = 0; i < n; i++) {
-                    uint64_t v = 0;
-                    for (unsigned k = 0; k < 8; k++)
-                        v |= (uint64_t)blob[i * 8 + k] << (8 * k);
-                    tokens[i] = v;
-                }
+                for (uint32_t i = 0; i < n; i++)
+                    tokens[i] = sg__store_le64_get(blob, i);
                 out->tokens = tokens;
                 out->ntokens = n;
             }

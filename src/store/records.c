@@ -214,13 +214,11 @@ int sg__store_limiter_apply(struct sg_store *store, uint64_t key, const int64_t 
     if ((n && !tat) || n > SG_STORE_LIMITER_MAX_TAT)
         return sg__store_error(store, SG_EINVAL, "limiter: insert: %zu windows (at most %d)", n,
                                SG_STORE_LIMITER_MAX_TAT);
-    /* Little-endian on disk so a store moves between machines. */
+    uint64_t bits[SG_STORE_LIMITER_MAX_TAT];
     unsigned char blob[SG_STORE_LIMITER_MAX_TAT * 8];
-    for (size_t i = 0; i < n; i++) {
-        uint64_t v = sg__store_i64_to_u64(tat[i]);
-        for (int b = 0; b < 8; b++)
-            blob[i * 8 + (size_t)b] = (unsigned char)(v >> (8 * b));
-    }
+    for (size_t i = 0; i < n; i++)
+        bits[i] = sg__store_i64_to_u64(tat[i]);
+    sg__store_le64_put(blob, bits, n);
     static const char what[] = "limiter: insert";
     int err = 0;
     sg__store_lock(store);
@@ -257,12 +255,8 @@ static int read_limiter_key(sqlite3_stmt *st, void *ud)
                                (unsigned long long)key, bytes);
     int64_t tat[SG_STORE_LIMITER_MAX_TAT];
     size_t n = bytes / 8;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t v = 0;
-        for (int b = 0; b < 8; b++)
-            v |= (uint64_t)blob[i * 8 + (size_t)b] << (8 * b);
-        tat[i] = sg__store_u64_to_i64(v);
-    }
+    for (size_t i = 0; i < n; i++)
+        tat[i] = sg__store_u64_to_i64(sg__store_le64_get(blob, i));
     return r->fn(r->ud, key, tat, n);
 }
 

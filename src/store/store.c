@@ -113,6 +113,21 @@ uint64_t sg__store_i64_to_u64(int64_t v)
     return r;
 }
 
+void sg__store_le64_put(unsigned char *out, const uint64_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (unsigned b = 0; b < 8; b++)
+            out[i * 8 + b] = (unsigned char)(v[i] >> (8 * b));
+}
+
+uint64_t sg__store_le64_get(const unsigned char *blob, size_t i)
+{
+    uint64_t v = 0;
+    for (unsigned b = 0; b < 8; b++)
+        v |= (uint64_t)blob[i * 8 + b] << (8 * b);
+    return v;
+}
+
 /* ---- batching ---- */
 
 int sg__store_write_begin(struct sg_store *store, const char *what)

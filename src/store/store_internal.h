@@ -142,5 +142,9 @@ int sg__store_bind_text(sqlite3_stmt *st, int idx, const char *s);
 /* uint64 <-> int64 by bit pattern (SQLite integers are signed). */
 int64_t sg__store_u64_to_i64(uint64_t v);
 uint64_t sg__store_i64_to_u64(int64_t v);
+/* 64-bit values in blobs are little-endian whatever the host, so a store file moves between
+ * machines: v[0..n) into out (8n bytes), and value i of blob. */
+void sg__store_le64_put(unsigned char *out, const uint64_t *v, size_t n);
+uint64_t sg__store_le64_get(const unsigned char *blob, size_t i);
 
 #endif
