@@ -19,6 +19,8 @@ struct harness {
 };
 
 static inline sg_time harness_clock(void *ud) { return ((struct harness *)ud)->now; }
+/* A clock reading the sg_time ud points at, for tests that open their own engines. */
+static inline sg_time harness_fixed_clock(void *ud) { return *(sg_time *)ud; }
 
 /* 2026-11-23T00:00:00Z */
 #define H_T0 ((sg_time)1795392000 * 1000000)

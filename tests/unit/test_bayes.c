@@ -22,6 +22,7 @@
 #include "bayes/tokens.h"
 #include "sendguard.h"
 #include "store/store.h"
+#include "support/sqlite_query.h"
 #include "text/content.h"
 #include "util/arena.h"
 #include "support/tmpdir.h"
@@ -583,19 +584,6 @@ static void test_model_cap(void **state)
 /* ---- persistence ---- */
 
 
-static int64_t query_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 static struct sg_bayes *file_model(const char *path, struct sg_store **store, uint32_t min_each)
 {
     assert_int_equal(sg_store_open(path, store), 0);
@@ -626,9 +614,9 @@ static void test_persistence(void **state)
     sg__bayes_free(b);
     sg_store_close(store);
 
-    assert_int_equal(query_int(t->path, "SELECT count(*) FROM bayes_scopes"), 2);
-    assert_int_equal(query_int(t->path, "SELECT spam_msgs FROM bayes_scopes WHERE scope = '*'"), 30);
-    assert_int_equal(query_int(t->path, "SELECT count(*) FROM bayes_tokens WHERE scope = '*'"),
+    assert_int_equal(file_query_int(t->path, "SELECT count(*) FROM bayes_scopes"), 2);
+    assert_int_equal(file_query_int(t->path, "SELECT spam_msgs FROM bayes_scopes WHERE scope = '*'"), 30);
+    assert_int_equal(file_query_int(t->path, "SELECT count(*) FROM bayes_tokens WHERE scope = '*'"),
                      (int64_t)s0.tokens);
 
     b = file_model(t->path, &store, 20);
@@ -653,14 +641,14 @@ static void test_persistence(void **state)
     assert_int_equal(sg__bayes_learn(b, NULL, NULL, &c, SG_BAYES_HAM, 0), 0);
     assert_int_equal(sg__bayes_flush(b), 0);
     assert_int_equal(sg_store_flush(store), 0);
-    int64_t with = query_int(t->path, "SELECT count(*) FROM bayes_tokens");
+    int64_t with = file_query_int(t->path, "SELECT count(*) FROM bayes_tokens");
     assert_int_equal(sg__bayes_unlearn(b, NULL, NULL, &c, SG_BAYES_HAM, 0), 0);
     sg__bayes_free(b);
     sg_store_close(store);
-    int64_t without = query_int(t->path, "SELECT count(*) FROM bayes_tokens");
+    int64_t without = file_query_int(t->path, "SELECT count(*) FROM bayes_tokens");
     assert_true(without < with);
-    assert_int_equal(query_int(t->path, "SELECT count(*) FROM bayes_tokens WHERE spam = 0 AND ham = 0"), 0);
-    assert_int_equal(query_int(t->path, "SELECT ham_msgs FROM bayes_scopes WHERE scope = '*'"), 30);
+    assert_int_equal(file_query_int(t->path, "SELECT count(*) FROM bayes_tokens WHERE spam = 0 AND ham = 0"), 0);
+    assert_int_equal(file_query_int(t->path, "SELECT ham_msgs FROM bayes_scopes WHERE scope = '*'"), 30);
 }
 
 /* Two models on one store (a daemon and `sendguard train`) learn; the increments add up. */
@@ -687,7 +675,7 @@ static void test_two_writers(void **state)
     sg__bayes_free(b2);
     sg_store_close(s1);
     sg_store_close(s2);
-    assert_int_equal(query_int(t->path, "SELECT spam_msgs FROM bayes_scopes WHERE scope = '*'"), 18);
+    assert_int_equal(file_query_int(t->path, "SELECT spam_msgs FROM bayes_scopes WHERE scope = '*'"), 18);
     /* The word "claim" was in (nearly) every spam message: its count is the sum. */
     struct sg_store *s3;
     struct sg_bayes *b3 = file_model(t->path, &s3, 5);

@@ -119,8 +119,6 @@ static void acknowledgements(void **state)
     harness_free(h);
 }
 
-static sg_time fixed(void *ud) { return *(sg_time *)ud; }
-
 static void state_survives_restart(void **state)
 {
     char dir[] = "/tmp/sg-engine-XXXXXX";
@@ -128,7 +126,7 @@ static void state_survives_restart(void **state)
     char path[64];
     snprintf(path, sizeof path, "%s/s.db", dir);
     sg_time now = H_T0;
-    struct sg_clock clock = {fixed, &now};
+    struct sg_clock clock = {harness_fixed_clock, &now};
     struct sg_config *cfg;
     assert_int_equal(sg_config_new(&cfg), 0);
     for (int round = 0; round < 2; round++) {
@@ -187,7 +185,7 @@ static void durable_submit_is_committed(void **state)
     char path[64];
     snprintf(path, sizeof path, "%s/s.db", dir);
     sg_time now = H_T0;
-    struct sg_clock clock = {fixed, &now};
+    struct sg_clock clock = {harness_fixed_clock, &now};
     struct sg_config *cfg;
     struct sg_store *store;
     struct sg_engine *e;

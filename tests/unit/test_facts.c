@@ -181,8 +181,6 @@ static void new_domains_per_tenant(void **state)
     harness_free(h);
 }
 
-static sg_time fixed(void *ud) { return *(sg_time *)ud; }
-
 static int count_one(void *ud, uint64_t key)
 {
     (void)key;
@@ -207,7 +205,7 @@ static void facts_survive_restart(void **state)
 {
     struct tmp *t = *state;
     sg_time now = H_T0;
-    struct sg_clock clock = {fixed, &now};
+    struct sg_clock clock = {harness_fixed_clock, &now};
     struct sg_config *cfg;
     assert_int_equal(sg_config_new(&cfg), 0);
     assert_int_equal(sg_config_load_string(cfg, "t.yaml", config_yaml, strlen(config_yaml)), 0);

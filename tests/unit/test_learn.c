@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "store/schema.h"
 #include "support/engine_harness.h"
+#include "support/sqlite_query.h"
 
 static struct sg_event *message(const char *tenant, const char *id, const char *subject,
                                 const char *body)
@@ -225,8 +226,6 @@ static void bad_arguments(void **state)
     harness_free(h);
 }
 
-static sg_time fixed(void *ud) { return *(sg_time *)ud; }
-
 static void remove_store(const char *dir, const char *path)
 {
     const char *suffix[] = {"", "-wal", "-shm"};
@@ -238,19 +237,6 @@ static void remove_store(const char *dir, const char *path)
     rmdir(dir);
 }
 
-static int64_t query(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 /* Once sg_engine_learn returns, the counts and the record are committed (another connection
  * sees them), and a new engine on the same file knows both. */
 static void survives_restart(void **state)
@@ -260,7 +246,7 @@ static void survives_restart(void **state)
     char path[64];
     snprintf(path, sizeof path, "%s/s.db", dir);
     sg_time now = H_T0;
-    struct sg_clock clock = {fixed, &now};
+    struct sg_clock clock = {harness_fixed_clock, &now};
     struct sg_config *cfg;
     assert_int_equal(sg_config_new(&cfg), 0);
     for (int round = 0; round < 2; round++) {
@@ -274,11 +260,11 @@ static void survives_restart(void **state)
         assert_int_equal(count(j, "tenant_class", "spam"), 1);
         assert_int_equal(count(j, "global", "spam"), 1);
         json_decref(j);
-        assert_int_equal(query(path, "SELECT spam_msgs FROM bayes_scopes WHERE scope = 't1'"), 1);
-        assert_int_equal(query(path, "SELECT spam_msgs FROM bayes_scopes WHERE scope = '*'"), 1);
-        assert_int_equal(query(path, "SELECT count(*) FROM bayes_learned WHERE tenant = 't1'"
+        assert_int_equal(file_query_int(path, "SELECT spam_msgs FROM bayes_scopes WHERE scope = 't1'"), 1);
+        assert_int_equal(file_query_int(path, "SELECT spam_msgs FROM bayes_scopes WHERE scope = '*'"), 1);
+        assert_int_equal(file_query_int(path, "SELECT count(*) FROM bayes_learned WHERE tenant = 't1'"
                                      " AND message = 'm1' AND class = 1 AND global = 1"), 1);
-        assert_true(query(path, "SELECT count(*) FROM bayes_tokens WHERE scope = 't1'") > 5);
+        assert_true(file_query_int(path, "SELECT count(*) FROM bayes_tokens WHERE scope = 't1'") > 5);
         sg_engine_free(e);
         sg_store_close(store);
     }
@@ -305,9 +291,9 @@ static void migrates_a_version_3_store(void **state)
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    assert_int_equal(query(path, "PRAGMA user_version"), 3);
+    assert_int_equal(file_query_int(path, "PRAGMA user_version"), 3);
     sg_time now = H_T0;
-    struct sg_clock clock = {fixed, &now};
+    struct sg_clock clock = {harness_fixed_clock, &now};
     struct sg_config *cfg;
     struct sg_engine *e;
     assert_int_equal(sg_config_new(&cfg), 0);
@@ -317,8 +303,8 @@ static void migrates_a_version_3_store(void **state)
     sg_engine_free(e);
     sg_store_close(store);
     sg_config_free(cfg);
-    assert_int_equal(query(path, "PRAGMA user_version"), sg__schema_latest());
-    assert_int_equal(query(path, "SELECT count(*) FROM bayes_learned"), 1);
+    assert_int_equal(file_query_int(path, "PRAGMA user_version"), sg__schema_latest());
+    assert_int_equal(file_query_int(path, "SELECT count(*) FROM bayes_learned"), 1);
     remove_store(dir, path);
 }
 
