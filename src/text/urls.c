@@ -942,6 +942,15 @@ static int found_first(struct sg_text_url *u, void *ctx)
     return 1;
 }
 
+/* A text's length without white space and punctuation: what a reader takes in. */
+static size_t shown_length(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += !strchr(" \t\r\n.,;:!?()[]<>\"'", *s);
+    return n;
+}
+
 /* Does the anchor text present itself as the address the reader will visit: written with a
  * scheme or "www.", or nothing but the address? "https://bank.example/login" and
  * "bank.example" are the phishing tell; "News.com: Top CIOs" over a newsletter's click-tracking
@@ -950,15 +959,7 @@ static bool anchor_shows_address(const char *anchor, const struct sg_text_url *n
 {
     if (!(named->flags & SG_URL_SCHEMELESS) || strncasecmp(named->raw, "www.", 4) == 0)
         return true;
-    size_t shown = 0; /* the anchor's length without spaces and closing punctuation */
-    for (const char *p = anchor; *p; p++)
-        if (!strchr(" \t\r\n.,;:!?()[]<>\"'", *p))
-            shown++;
-    size_t addr = 0;
-    for (const char *p = named->raw; *p; p++)
-        if (!strchr(" \t\r\n.,;:!?()[]<>\"'", *p))
-            addr++;
-    return addr >= shown;
+    return shown_length(named->raw) >= shown_length(anchor);
 }
 
 int sg__urls_add_href(struct sg_arena *a, const char *href, const char *anchor,
