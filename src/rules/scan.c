@@ -252,7 +252,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     /* Characters of readable text (UTF-8 lead bytes of the normalised body): "an image and
      * nothing to read" needs to know how little there is to read. */
     size_t chars = 0;
-    for (size_t i = 0; c->norm && i < c->norm_len; i++)
+    for (size_t i = 0; rs->uses_text_chars && c->norm && i < c->norm_len; i++)
         chars += ((unsigned char)c->norm[i] & 0xC0) != 0x80;
     f[SG_FACT_TEXT_CHARS] = (double)chars;
     static const struct {
