@@ -877,8 +877,8 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
                 sg__bayes_sums_add(&words, f, p->min_dev);
         }
         out->tokens_used = all.n;
-        out->probability = words.n == all.n ? sg__bayes_indicator(&all)
-                                            : (sg__bayes_indicator(&all) + sg__bayes_indicator(&words)) / 2;
+        double both = sg__bayes_indicator(&all);
+        out->probability = words.n == all.n ? both : (both + sg__bayes_indicator(&words)) / 2;
         out->score = sg__bayes_score(p, out->probability, &out->confident);
         out->probable = !out->confident && out->score > 0;
     }

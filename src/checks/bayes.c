@@ -1,7 +1,7 @@
 /* Check: the Bayes classifier. When the tenant's class (or the global one) has enough training
  * and is confident the message is spam, or leans to it, BAYES_SPAM adds the classifier's score
- * scaled by the policy's scores.BAYES_SPAM (5 = the classifier's own 5 to 7, or 3.5). Scanning never touches
- * SQLite: the counts are in memory (src/bayes). */
+ * scaled by the policy's scores.BAYES_SPAM (5 = the classifier's own 5 to 7, or 3.5). Scanning
+ * never touches SQLite: the counts are in memory (src/bayes). */
 #include "bayes/bayes.h"
 #include "checks/checks.h"
 #include "text/content.h"
