@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "handlers.h"
 #include "log.h"
@@ -83,20 +82,6 @@ static int judge(struct request *req, const char *json, size_t len, int default_
     return 0;
 }
 
-
-static bool is_ndjson(const char *content_type)
-{
-    if (!content_type)
-        return false;
-    size_t n = strcspn(content_type, ";");
-    while (n && (content_type[n - 1] == ' ' || content_type[n - 1] == '\t'))
-        n--;
-    static const char *const types[] = {"application/x-ndjson", "application/ndjson"};
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strlen(types[i]) == n && strncasecmp(content_type, types[i], n) == 0)
-            return true;
-    return false;
-}
 
 static bool blank(const char *p, size_t n)
 {
@@ -201,7 +186,7 @@ void handle_check(struct request *req, struct reply *out) { single(req, out, SG_
 
 void handle_events(struct request *req, struct reply *out)
 {
-    if (is_ndjson(request_header(req, "Content-Type")))
+    if (request_is_ndjson(req))
         ndjson(req, out);
     else
         single(req, out, -1);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "handlers.h"
 #include "log.h"
@@ -23,15 +22,6 @@ static bool id_valid(const char *s)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return false;
     return true;
-}
-
-static bool is_ndjson(const char *content_type)
-{
-    if (!content_type)
-        return false;
-    size_t n = strcspn(content_type, "; \t");
-    return (n == 20 && strncasecmp(content_type, "application/x-ndjson", n) == 0) ||
-           (n == 18 && strncasecmp(content_type, "application/ndjson", n) == 0);
 }
 
 /* Learns the message event in ev_json and answers. */
@@ -122,7 +112,7 @@ static void learn_id(struct request *req, struct reply *out, json_t *root, const
 
 void handle_learn(struct request *req, struct reply *out)
 {
-    if (is_ndjson(request_header(req, "Content-Type"))) {
+    if (request_is_ndjson(req)) {
         reply_error(out, 415, "unsupported_media_type",
                     "POST /v1/learn takes one JSON object ({\"message\":…,\"class\":…}), "
                     "not NDJSON");

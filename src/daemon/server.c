@@ -64,6 +64,21 @@ const char *request_header(struct request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+bool request_is_ndjson(struct request *req)
+{
+    const char *content_type = request_header(req, "Content-Type");
+    if (!content_type)
+        return false;
+    size_t n = strcspn(content_type, ";");
+    while (n && (content_type[n - 1] == ' ' || content_type[n - 1] == '\t'))
+        n--;
+    static const char *const types[] = {"application/x-ndjson", "application/ndjson"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strlen(types[i]) == n && strncasecmp(content_type, types[i], n) == 0)
+            return true;
+    return false;
+}
+
 int request_query(struct request *req, const char *name, char *dst, size_t size)
 {
     size_t nlen = strlen(name);

@@ -91,6 +91,8 @@ void reply_error(struct reply *out, int status, const char *code, const char *fm
 void reply_json(struct reply *out, int status, const char *json);
 /* The value of a request header, or NULL. */
 const char *request_header(struct request *req, const char *name);
+/* Is the body declared NDJSON (Content-Type application/x-ndjson or application/ndjson)? */
+bool request_is_ndjson(struct request *req);
 /* Decodes query parameter name into dst: 1 found, 0 absent, -1 malformed or too long. */
 int request_query(struct request *req, const char *name, char *dst, size_t size);
 /* True when the key may act for tenant (a platform key, or the key's own tenant); otherwise
