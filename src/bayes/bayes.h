@@ -28,6 +28,15 @@ struct sg_store;
  * is the mean of the all-token and the word-only readings (model.c), which is calmer than either
  * alone, so 0.9 is as safe as 0.99 was for the pairs' reading (docs/bayes.md). */
 #define SG_BAYES_DEFAULT_SPAM_CUTOFF 0.9
+/* Short messages are confident at a lower cutoff: Fisher's combination of a few dozen tokens
+ * cannot become as extreme as that of hundreds, so the same evidence per token reads nearer 0.5.
+ * The cutoff is short_cutoff up to short_tokens tokens used, spam_cutoff from long_tokens on,
+ * and moves linearly between. Chosen by 4-fold cross-validation inside TRAIN (bench/crossval.py,
+ * docs/bayes.md): on SpamAssassin +1.0 points of spam, no more ham; on SMS +3.5 points, +3 ham
+ * of 3,610. */
+#define SG_BAYES_DEFAULT_SHORT_CUTOFF 0.7
+#define SG_BAYES_DEFAULT_SHORT_TOKENS 50
+#define SG_BAYES_DEFAULT_LONG_TOKENS 200
 #define SG_BAYES_DEFAULT_HAM_CUTOFF 0.01
 /* The score of confident spam grows from min (at the cutoff) to max (at 1 - 1e-6) with
  * -log10(1 - p), so a certain 0.999999 weighs more than a borderline 0.9. Confident spam alone
@@ -35,7 +44,8 @@ struct sg_store;
  * only together with other evidence. */
 #define SG_BAYES_DEFAULT_SPAM_SCORE_MIN 5.0
 #define SG_BAYES_DEFAULT_SPAM_SCORE_MAX 7.0
-/* Between probable_cutoff and spam_cutoff the classifier leans to spam without being sure: it
+/* Between probable_cutoff and spam_cutoff (both lowered together for short messages, so the band
+ * keeps its width) the classifier leans to spam without being sure: it
  * adds probable_score, below hold (5) on its own, so a lure rule or a link trick next to it
  * holds the message while a merely spam-like newsletter passes. 0 turns the band off. */
 #define SG_BAYES_DEFAULT_PROBABLE_CUTOFF 0.7
@@ -56,6 +66,8 @@ struct sg_bayes_params {
     double robs, robx, min_dev;
     uint32_t min_spam, min_ham;
     double spam_cutoff, ham_cutoff;
+    double short_cutoff;                    /* spam_cutoff of short messages (see above) */
+    uint32_t short_tokens, long_tokens;
     double spam_score_min, spam_score_max, ham_score;
     double probable_cutoff, probable_score;  /* the band below spam_cutoff; score 0: off */
     uint32_t max_tokens;        /* per message, at least 1 */
@@ -150,7 +162,8 @@ struct sg_bayes_result {
     uint32_t tokens_used;  /* tokens that counted (known, and beyond min_dev) */
     bool trained;          /* the class used has min_spam and min_ham messages */
     bool tenant_class;     /* the tenant's own class was used (else the global one) */
-    bool confident;        /* trained, and probability >= spam_cutoff or <= ham_cutoff */
+    bool confident;        /* trained, and probability >= cutoff or <= ham_cutoff */
+    double cutoff;         /* the spam cutoff for this message's length (sg__bayes_spam_cutoff) */
     double score;          /* what the verdict gets: 0 unless confident spam or probable */
     bool probable;         /* trained, probable_cutoff <= probability < spam_cutoff */
 };

@@ -104,13 +104,25 @@ double sg__bayes_indicator(const struct sg_bayes_sums *sums)
     return (1 + h - s) / 2;
 }
 
-double sg__bayes_score(const struct sg_bayes_params *p, double indicator, bool *confident)
+double sg__bayes_spam_cutoff(const struct sg_bayes_params *p, uint32_t used)
+{
+    if (!(p->short_cutoff < p->spam_cutoff) || used >= p->long_tokens)
+        return p->spam_cutoff;
+    if (used <= p->short_tokens)
+        return p->short_cutoff;
+    double t = (double)(used - p->short_tokens) / (double)(p->long_tokens - p->short_tokens);
+    return p->short_cutoff + t * (p->spam_cutoff - p->short_cutoff);
+}
+
+double sg__bayes_score(const struct sg_bayes_params *p, double indicator, uint32_t used,
+                       bool *confident)
 {
     *confident = false;
-    if (indicator >= p->spam_cutoff) {
+    double cutoff = sg__bayes_spam_cutoff(p, used);
+    if (indicator >= cutoff) {
         *confident = true;
         /* Graded on -log10(1 - p): the cutoff gives min, 1 - 1e-6 (or more) gives max. */
-        double lo = -log10(fmax(1 - p->spam_cutoff, 1e-300));
+        double lo = -log10(fmax(1 - cutoff, 1e-300));
         double hi = 6;
         double v = -log10(fmax(1 - indicator, 1e-300));
         double t = hi > lo ? (v - lo) / (hi - lo) : 1;
@@ -121,7 +133,8 @@ double sg__bayes_score(const struct sg_bayes_params *p, double indicator, bool *
         *confident = true;
         return p->ham_score;
     }
-    if (p->probable_score > 0 && indicator >= p->probable_cutoff)
+    /* The band moves down with the cutoff, keeping its width. */
+    if (p->probable_score > 0 && indicator >= p->probable_cutoff - (p->spam_cutoff - cutoff))
         return p->probable_score; /* leaning, not confident */
     return 0;
 }

@@ -40,6 +40,9 @@ double sg__bayes_indicator(const struct sg_bayes_sums *sums);
 /* The score the indicator earns under params (trained must hold): graded for confident spam,
  * ham_score for confident ham, probable_score in the band below spam_cutoff, else 0;
  * *confident says if the indicator passed a cutoff. */
-double sg__bayes_score(const struct sg_bayes_params *p, double indicator, bool *confident);
+/* The confident-spam cutoff of a message whose combination used `used` tokens. */
+double sg__bayes_spam_cutoff(const struct sg_bayes_params *p, uint32_t used);
+double sg__bayes_score(const struct sg_bayes_params *p, double indicator, uint32_t used,
+                       bool *confident);
 
 #endif

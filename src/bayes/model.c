@@ -263,6 +263,9 @@ void sg__bayes_params_default(struct sg_bayes_params *p)
     p->min_ham = SG_BAYES_DEFAULT_MIN_HAM;
     p->spam_cutoff = SG_BAYES_DEFAULT_SPAM_CUTOFF;
     p->ham_cutoff = SG_BAYES_DEFAULT_HAM_CUTOFF;
+    p->short_cutoff = SG_BAYES_DEFAULT_SHORT_CUTOFF;
+    p->short_tokens = SG_BAYES_DEFAULT_SHORT_TOKENS;
+    p->long_tokens = SG_BAYES_DEFAULT_LONG_TOKENS;
     p->spam_score_min = SG_BAYES_DEFAULT_SPAM_SCORE_MIN;
     p->spam_score_max = SG_BAYES_DEFAULT_SPAM_SCORE_MAX;
     p->ham_score = SG_BAYES_DEFAULT_HAM_SCORE;
@@ -809,6 +812,7 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
     if (!sc)
         sc = scopes_find(&b->s, SG_BAYES_GLOBAL);
     out->trained = scope_trained(sc, p);
+    out->cutoff = p->spam_cutoff;
     if (out->trained) {
         /* Two readings of one message: every token, and the single tokens without the OSB
          * pairs. Pairs overlap their words, so chi-square over all of them counts one piece of
@@ -879,7 +883,8 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
         out->tokens_used = all.n;
         double both = sg__bayes_indicator(&all);
         out->probability = words.n == all.n ? both : (both + sg__bayes_indicator(&words)) / 2;
-        out->score = sg__bayes_score(p, out->probability, &out->confident);
+        out->cutoff = sg__bayes_spam_cutoff(p, all.n);
+        out->score = sg__bayes_score(p, out->probability, all.n, &out->confident);
         out->probable = !out->confident && out->score > 0;
     }
     pthread_rwlock_unlock(&b->lock);

@@ -178,7 +178,7 @@ static void one_message(struct run *r, const struct sg_event *ev, const struct i
         if (rc) {
             report_error(r, it->path, line, sg_strerror(rc));
         } else {
-            int v = !res.trained ? 3 : res.probability >= r->params.spam_cutoff ? 0
+            int v = !res.trained ? 3 : res.probability >= res.cutoff ? 0
                                  : res.probability <= r->params.ham_cutoff  ? 1 : 2;
             r->verdicts[v]++;
             r->classified++;
@@ -302,8 +302,9 @@ static void usage(FILE *out)
             "                   line per message on stdout ({\"file\",\"verdict\",\"probability\",...})\n"
             "  --files-from F   also read file names from F, one a line ('-': stdin)\n"
             "  --set KEY=VALUE  classifier setting for this run (robs, robx, min_dev, min_spam,\n"
-            "                   min_ham, spam_cutoff, ham_cutoff, probable_cutoff,\n"
-            "                   probable_score, max_tokens), until the config carries them\n"
+            "                   min_ham, spam_cutoff, short_cutoff, short_tokens,\n"
+            "                   long_tokens, ham_cutoff, probable_cutoff, probable_score,\n"
+            "                   max_tokens), until the config carries them\n"
             "  --stats          print the class's counts as JSON\n"
             "A summary goes to stderr; progress too when it is a terminal.\n");
 }
@@ -325,6 +326,9 @@ static bool set_param(struct sg_bayes_params *p, const char *kv)
     else if (KEY("min_dev")) p->min_dev = v;
     else if (KEY("spam_cutoff")) p->spam_cutoff = v;
     else if (KEY("ham_cutoff")) p->ham_cutoff = v;
+    else if (KEY("short_cutoff")) p->short_cutoff = v;
+    else if (KEY("short_tokens") && v >= 0 && v <= 1e6) p->short_tokens = (uint32_t)v;
+    else if (KEY("long_tokens") && v >= 0 && v <= 1e6) p->long_tokens = (uint32_t)v;
     else if (KEY("probable_cutoff")) p->probable_cutoff = v;
     else if (KEY("probable_score")) p->probable_score = v;
     else if (KEY("min_spam") && v >= 0 && v <= 1e9) p->min_spam = (uint32_t)v;

@@ -372,30 +372,55 @@ static void test_robinson_and_indicator(void **state)
     struct sg_bayes_sums none = {0};
     assert_float_equal(sg__bayes_indicator(&none), 0.5, 0);
 
-    /* Scores: graded on -log10(1 - p) between the cutoff and 1 - 1e-6. */
+    /* Scores: graded on -log10(1 - p) between the cutoff and 1 - 1e-6 (for a message long
+     * enough to get the plain cutoff). */
+    enum { LONG = 1000 };
     struct sg_bayes_params p;
     sg__bayes_params_default(&p);
     bool conf;
-    assert_float_equal(sg__bayes_score(&p, 0.5, &conf), 0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.5, LONG, &conf), 0, 0);
     assert_false(conf);
     /* The probable band: a fixed score below hold, not confident. */
-    assert_float_equal(sg__bayes_score(&p, 0.69, &conf), 0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.69, LONG, &conf), 0, 0);
     assert_false(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.7, &conf), 3.5, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.7, LONG, &conf), 3.5, 0);
     assert_false(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.89, &conf), 3.5, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.89, LONG, &conf), 3.5, 0);
     assert_false(conf);
     p.probable_score = 0; /* off */
-    assert_float_equal(sg__bayes_score(&p, 0.89, &conf), 0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.89, LONG, &conf), 0, 0);
     p.probable_score = SG_BAYES_DEFAULT_PROBABLE_SCORE;
-    assert_float_equal(sg__bayes_score(&p, 0.9, &conf), 5.0, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 0.9, LONG, &conf), 5.0, 1e-9);
     assert_true(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.99999, &conf), 6.6, 1e-9);
-    assert_float_equal(sg__bayes_score(&p, 1.0, &conf), 7.0, 1e-9);
-    assert_float_equal(sg__bayes_score(&p, 0.005, &conf), 0.0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.99999, LONG, &conf), 6.6, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 1.0, LONG, &conf), 7.0, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 0.005, LONG, &conf), 0.0, 0);
     assert_true(conf);
     p.ham_score = -1;
-    assert_float_equal(sg__bayes_score(&p, 0.005, &conf), -1.0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.005, LONG, &conf), -1.0, 0);
+
+    /* Short messages: confident from short_cutoff (0.7) up to 50 tokens used, moving linearly
+     * to spam_cutoff (0.9) at 200, where the band above has nothing left of it. */
+    assert_float_equal(sg__bayes_spam_cutoff(&p, 0), 0.7, 0);
+    assert_float_equal(sg__bayes_spam_cutoff(&p, 50), 0.7, 0);
+    assert_float_equal(sg__bayes_spam_cutoff(&p, 125), 0.8, 1e-12);
+    assert_float_equal(sg__bayes_spam_cutoff(&p, 200), 0.9, 0);
+    assert_float_equal(sg__bayes_spam_cutoff(&p, 5000), 0.9, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.7, 30, &conf), 5.0, 1e-9);
+    assert_true(conf);
+    assert_float_equal(sg__bayes_score(&p, 0.69, 30, &conf), 3.5, 0); /* the band moves down */
+    assert_false(conf);
+    assert_float_equal(sg__bayes_score(&p, 0.5, 30, &conf), 3.5, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.49, 30, &conf), 0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.79, 125, &conf), 3.5, 0); /* the band below 0.8 */
+    assert_false(conf);
+    assert_float_equal(sg__bayes_score(&p, 0.6, 125, &conf), 3.5, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.59, 125, &conf), 0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.8, 125, &conf), 5.0, 1e-9);
+    assert_true(conf);
+    p.short_cutoff = p.spam_cutoff; /* off: one cutoff whatever the length */
+    assert_float_equal(sg__bayes_spam_cutoff(&p, 10), 0.9, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.8, 10, &conf), 3.5, 0);
 }
 
 /* ---- the model ---- */
