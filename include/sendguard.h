@@ -251,6 +251,11 @@ typedef void (*sg_alert_fn)(void *ud, const char *json);
 SG_EXTERN void sg_engine_set_alert(struct sg_engine *engine, sg_alert_fn fn, void *ud);
 /* Re-reads lists from the store (after another process changed them). */
 SG_EXTERN int sg_engine_reload_lists(struct sg_engine *engine);
+/* Re-reads the classifier's counts from the store (after `sendguard train` wrote to it), first
+ * saving what this engine learned and has not written yet, so nothing is lost. Judging goes on
+ * with the old model until the new one is in. *tokens (may be NULL) gets the distinct tokens
+ * now held. */
+SG_EXTERN int sg_engine_reload_model(struct sg_engine *engine, uint64_t *tokens);
 
 enum sg_submit_flags {
     /* Judge only: record nothing, move no counter (sendguard check). */

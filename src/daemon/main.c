@@ -227,7 +227,8 @@ static void on_alert(void *ud, const char *json) { log_msg(SG_LOG_WARN, "alert: 
 
 static void reload(struct server *srv, const struct options *o)
 {
-    log_msg(SG_LOG_INFO, "SIGHUP: reloading%s%s, lists and keys", o->config ? " " : "",
+    log_msg(SG_LOG_INFO, "SIGHUP: reloading%s%s, lists, keys and the classifier's model",
+            o->config ? " " : "",
             o->config ? o->config : "");
     struct sg_config *cfg = load_config(o->config);
     if (!cfg) {
@@ -246,6 +247,12 @@ static void reload(struct server *srv, const struct options *o)
         log_msg(SG_LOG_ERROR, "lists not reloaded: %s", sg_strerror(rc));
     if ((rc = auth_refresh(srv->auth, true)) < 0)
         log_msg(SG_LOG_ERROR, "keys not reloaded: %s", sg_strerror(rc));
+    uint64_t tokens = 0;
+    if ((rc = sg_engine_reload_model(srv->engine, &tokens)))
+        log_msg(SG_LOG_ERROR, "model not reloaded (%s): the old one stays in effect",
+                sg_strerror(rc));
+    else
+        log_msg(SG_LOG_INFO, "model reloaded: %llu tokens", (unsigned long long)tokens);
     log_msg(SG_LOG_INFO, "reload done");
 }
 

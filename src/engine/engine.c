@@ -314,6 +314,19 @@ int sg_engine_reload_lists(struct sg_engine *e)
     return sg__lists_load(e->lists, e->store, e->clock.now(e->clock.ud));
 }
 
+int sg_engine_reload_model(struct sg_engine *e, uint64_t *tokens)
+{
+    if (!e)
+        return SG_EINVAL;
+    int rc = sg__bayes_reload(e->bayes);
+    if (tokens) {
+        struct sg_bayes_stats st;
+        (void)sg__bayes_stats(e->bayes, NULL, &st); /* model_tokens even without a global class */
+        *tokens = st.model_tokens;
+    }
+    return rc;
+}
+
 void sg_engine_stats(const struct sg_engine *e, struct sg_engine_stats *out)
 {
     memset(out, 0, sizeof *out);

@@ -12,9 +12,12 @@ Usage: python3 tests/e2e/test_learn.py --bin build   (stdlib only; Linux)
 import argparse
 import json
 import os
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -256,6 +259,38 @@ class Training(td.DaemonTestCase):
         self.assertGreaterEqual(score, 4.0, v)
         v = self.check_message("Minutes of the Thursday review meeting attached")
         self.assertNotIn("BAYES_SPAM", td.codes(v), v)
+
+    def test_sighup_loads_a_model_trained_offline_into_the_store(self):
+        """`sendguard train` writes to the daemon's store from another process; SIGHUP makes the
+        running daemon judge with it, and what the daemon learned itself is kept."""
+        self.ok(self.d.request("POST", "/v1/learn",
+                               {"message": message("shop", "Agenda of the Monday call"),
+                                "class": "ham"}, key=self.mod))
+        corpus = os.path.join(self.tmp.name, "corpus")
+        os.mkdir(corpus)
+        for label, texts in (("spam", SPAM), ("ham", HAM)):
+            with open(os.path.join(corpus, label + ".jsonl"), "w") as f:
+                for text in texts:
+                    f.write(json.dumps(message("shop", text)) + "\n")
+        subprocess.run([os.path.join(td.BIN, "sendguard"), "train", "--db", self.db,
+                        "--spam", os.path.join(corpus, "spam.jsonl"),
+                        "--ham", os.path.join(corpus, "ham.jsonl")],
+                       check=True, capture_output=True)
+        v = self.check_message(LURE)
+        self.assertNotIn("BAYES_SPAM", td.codes(v), "the daemon read the store before SIGHUP")
+        self.d.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 3.0
+        while "BAYES_SPAM" not in td.codes(v) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            v = self.check_message(LURE)
+        self.assertIn("BAYES_SPAM", td.codes(v), f"{v}\n{self.d.log_tail()}")
+        self.assertIn("model reloaded", self.d.log_tail())
+        self.assertIsNone(self.d.proc.poll(), "sendguardd exited on SIGHUP")
+        # The ham learned over HTTP before the reload is still counted: 6 offline + 1.
+        r = self.ok(self.d.request("POST", "/v1/learn",
+                                   {"message": message("shop", "Agenda of the Friday call"),
+                                    "class": "ham"}, key=self.mod))
+        self.assertEqual(r["global"]["ham"], 8, r)
 
 
 if __name__ == "__main__":
