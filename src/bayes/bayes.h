@@ -28,12 +28,14 @@ struct sg_store;
  * is the mean of the all-token and the word-only readings (model.c), which is calmer than either
  * alone, so 0.9 is as safe as 0.99 was for the pairs' reading (docs/bayes.md). */
 #define SG_BAYES_DEFAULT_SPAM_CUTOFF 0.9
-/* Short messages are confident at a lower cutoff: Fisher's combination of a few dozen tokens
- * cannot become as extreme as that of hundreds, so the same evidence per token reads nearer 0.5.
- * The cutoff is short_cutoff up to short_tokens tokens used, spam_cutoff from long_tokens on,
- * and moves linearly between. Chosen by 4-fold cross-validation inside TRAIN (bench/crossval.py,
- * docs/bayes.md): on SpamAssassin +1.0 points of spam, no more ham; on SMS +3.5 points, +3 ham
- * of 3,610. */
+/* Short messages of the short-form channels (every channel but email: SMS, private messages,
+ * posts, comments, notifications) are confident at a lower cutoff: Fisher's combination of a few
+ * dozen tokens cannot become as extreme as that of hundreds, so the same evidence per token reads
+ * nearer 0.5. The cutoff is short_cutoff up to short_tokens tokens used, spam_cutoff from
+ * long_tokens on, and moves linearly between. Chosen by 4-fold cross-validation inside TRAIN
+ * (bench/crossval.py, docs/bayes.md): on SMS +4.0 points of spam for 3 more ham of 3,610. Not for
+ * email: there a short message is unusual, and a model learned from long mail reads it from a few
+ * tokens out of their context (on short modern transactional ham it doubled the holds). */
 #define SG_BAYES_DEFAULT_SHORT_CUTOFF 0.7
 #define SG_BAYES_DEFAULT_SHORT_TOKENS 50
 #define SG_BAYES_DEFAULT_LONG_TOKENS 200
@@ -112,6 +114,7 @@ struct sg_bayes_tokens {
     uint8_t *pair;     /* pair[i] != 0: v[i] is an OSB pair (NULL: none is) */
     uint32_t n;
     bool truncated;    /* the message had more than max_tokens distinct tokens */
+    bool short_form;   /* from sg_content: the length-aware cutoff applies (bayes.h) */
 };
 
 /* Tokenizes c (see tokens.h for what becomes a token) into *out, allocating in arena (about

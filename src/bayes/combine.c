@@ -114,11 +114,10 @@ double sg__bayes_spam_cutoff(const struct sg_bayes_params *p, uint32_t used)
     return p->short_cutoff + t * (p->spam_cutoff - p->short_cutoff);
 }
 
-double sg__bayes_score(const struct sg_bayes_params *p, double indicator, uint32_t used,
+double sg__bayes_score(const struct sg_bayes_params *p, double indicator, double cutoff,
                        bool *confident)
 {
     *confident = false;
-    double cutoff = sg__bayes_spam_cutoff(p, used);
     if (indicator >= cutoff) {
         *confident = true;
         /* Graded on -log10(1 - p): the cutoff gives min, 1 - 1e-6 (or more) gives max. */

@@ -42,7 +42,9 @@ double sg__bayes_indicator(const struct sg_bayes_sums *sums);
  * *confident says if the indicator passed a cutoff. */
 /* The confident-spam cutoff of a message whose combination used `used` tokens. */
 double sg__bayes_spam_cutoff(const struct sg_bayes_params *p, uint32_t used);
-double sg__bayes_score(const struct sg_bayes_params *p, double indicator, uint32_t used,
+/* The score of an indicator against the confident-spam cutoff given (spam_cutoff, or
+ * sg__bayes_spam_cutoff for a short-form message). */
+double sg__bayes_score(const struct sg_bayes_params *p, double indicator, double cutoff,
                        bool *confident);
 
 #endif

@@ -883,8 +883,9 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
         out->tokens_used = all.n;
         double both = sg__bayes_indicator(&all);
         out->probability = words.n == all.n ? both : (both + sg__bayes_indicator(&words)) / 2;
-        out->cutoff = sg__bayes_spam_cutoff(p, all.n);
-        out->score = sg__bayes_score(p, out->probability, all.n, &out->confident);
+        if (t->short_form)
+            out->cutoff = sg__bayes_spam_cutoff(p, all.n);
+        out->score = sg__bayes_score(p, out->probability, out->cutoff, &out->confident);
         out->probable = !out->confident && out->score > 0;
     }
     pthread_rwlock_unlock(&b->lock);

@@ -442,6 +442,7 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     out->v = NULL;
     out->n = 0;
     out->truncated = false;
+    out->short_form = c->short_form;
     if (!max_tokens)
         max_tokens = SG_BAYES_DEFAULT_MAX_TOKENS;
     if (max_tokens > (1u << 24))
@@ -485,5 +486,6 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     out->pair = set.pair;
     out->n = set.n;
     out->truncated = set.full;
+    out->short_form = c->short_form;
     return 0;
 }

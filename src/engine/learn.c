@@ -61,7 +61,7 @@ static int learn_locked(struct sg_engine *e, const char *tenant, const char *id,
     bool global = !(flags & SG_LEARN_TENANT_ONLY);
     unsigned bflags = global ? SG_BAYES_ALSO_GLOBAL : 0;
     /* Learning needs no pair marks (counts are per token), so the store keeps none. */
-    struct sg_bayes_tokens stored = {(uint64_t *)prev.tokens, NULL, prev.ntokens, false};
+    struct sg_bayes_tokens stored = {.v = (uint64_t *)prev.tokens, .n = prev.ntokens};
     const struct sg_bayes_tokens *t = fresh ? fresh : &stored;
     enum learn_status status = !had ? LEARNED : prev.cls == (int)cls ? ALREADY : RELEARNED;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/event.h"
+#include "engine/policy.h"
 #include "sendguard.h"
 #include "text/html.h"
 #include "text/mime.h"
@@ -224,6 +225,7 @@ int sg__content_build(struct sg_arena *arena, const struct sg_event *ev, struct 
         return rc;
 
     /* The event's own fields fill what the MIME structure did not have. */
+    out->short_form = ev->channel != SG_CH_EMAIL;
     if (!out->subject && ev->subject) {
         size_t n;
         out->subject = sg__utf8_clean(arena, ev->subject, strlen(ev->subject), &n);

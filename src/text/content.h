@@ -91,6 +91,7 @@ struct sg_content {
     uint32_t images, images_without_text;
     bool has_html;
     bool mime_broken;          /* the MIME structure needed repair to read */
+    bool short_form;           /* a channel whose messages are short by nature (not email) */
 };
 
 /* Builds the content of a message event into *out, allocating in arena. Returns 0, SG_ENOMEM,

@@ -372,55 +372,53 @@ static void test_robinson_and_indicator(void **state)
     struct sg_bayes_sums none = {0};
     assert_float_equal(sg__bayes_indicator(&none), 0.5, 0);
 
-    /* Scores: graded on -log10(1 - p) between the cutoff and 1 - 1e-6 (for a message long
-     * enough to get the plain cutoff). */
-    enum { LONG = 1000 };
+    /* Scores: graded on -log10(1 - p) between the cutoff and 1 - 1e-6. */
     struct sg_bayes_params p;
     sg__bayes_params_default(&p);
     bool conf;
-    assert_float_equal(sg__bayes_score(&p, 0.5, LONG, &conf), 0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.5, p.spam_cutoff, &conf), 0, 0);
     assert_false(conf);
     /* The probable band: a fixed score below hold, not confident. */
-    assert_float_equal(sg__bayes_score(&p, 0.69, LONG, &conf), 0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.69, p.spam_cutoff, &conf), 0, 0);
     assert_false(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.7, LONG, &conf), 3.5, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.7, p.spam_cutoff, &conf), 3.5, 0);
     assert_false(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.89, LONG, &conf), 3.5, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.89, p.spam_cutoff, &conf), 3.5, 0);
     assert_false(conf);
     p.probable_score = 0; /* off */
-    assert_float_equal(sg__bayes_score(&p, 0.89, LONG, &conf), 0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.89, p.spam_cutoff, &conf), 0, 0);
     p.probable_score = SG_BAYES_DEFAULT_PROBABLE_SCORE;
-    assert_float_equal(sg__bayes_score(&p, 0.9, LONG, &conf), 5.0, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 0.9, p.spam_cutoff, &conf), 5.0, 1e-9);
     assert_true(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.99999, LONG, &conf), 6.6, 1e-9);
-    assert_float_equal(sg__bayes_score(&p, 1.0, LONG, &conf), 7.0, 1e-9);
-    assert_float_equal(sg__bayes_score(&p, 0.005, LONG, &conf), 0.0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.99999, p.spam_cutoff, &conf), 6.6, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 1.0, p.spam_cutoff, &conf), 7.0, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 0.005, p.spam_cutoff, &conf), 0.0, 0);
     assert_true(conf);
     p.ham_score = -1;
-    assert_float_equal(sg__bayes_score(&p, 0.005, LONG, &conf), -1.0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.005, p.spam_cutoff, &conf), -1.0, 0);
 
-    /* Short messages: confident from short_cutoff (0.7) up to 50 tokens used, moving linearly
-     * to spam_cutoff (0.9) at 200, where the band above has nothing left of it. */
+    /* Short messages of short-form channels: confident from short_cutoff (0.7) up to 50 tokens
+     * used, moving linearly to spam_cutoff (0.9) at 200; the band moves down with it. */
     assert_float_equal(sg__bayes_spam_cutoff(&p, 0), 0.7, 0);
     assert_float_equal(sg__bayes_spam_cutoff(&p, 50), 0.7, 0);
     assert_float_equal(sg__bayes_spam_cutoff(&p, 125), 0.8, 1e-12);
     assert_float_equal(sg__bayes_spam_cutoff(&p, 200), 0.9, 0);
     assert_float_equal(sg__bayes_spam_cutoff(&p, 5000), 0.9, 0);
-    assert_float_equal(sg__bayes_score(&p, 0.7, 30, &conf), 5.0, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 0.7, sg__bayes_spam_cutoff(&p, 30), &conf), 5.0, 1e-9);
     assert_true(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.69, 30, &conf), 3.5, 0); /* the band moves down */
+    assert_float_equal(sg__bayes_score(&p, 0.69, sg__bayes_spam_cutoff(&p, 30), &conf), 3.5, 0); /* the band moves down */
     assert_false(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.5, 30, &conf), 3.5, 0);
-    assert_float_equal(sg__bayes_score(&p, 0.49, 30, &conf), 0, 0);
-    assert_float_equal(sg__bayes_score(&p, 0.79, 125, &conf), 3.5, 0); /* the band below 0.8 */
+    assert_float_equal(sg__bayes_score(&p, 0.5, sg__bayes_spam_cutoff(&p, 30), &conf), 3.5, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.49, sg__bayes_spam_cutoff(&p, 30), &conf), 0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.79, sg__bayes_spam_cutoff(&p, 125), &conf), 3.5, 0); /* the band below 0.8 */
     assert_false(conf);
-    assert_float_equal(sg__bayes_score(&p, 0.6, 125, &conf), 3.5, 0);
-    assert_float_equal(sg__bayes_score(&p, 0.59, 125, &conf), 0, 0);
-    assert_float_equal(sg__bayes_score(&p, 0.8, 125, &conf), 5.0, 1e-9);
+    assert_float_equal(sg__bayes_score(&p, 0.6, sg__bayes_spam_cutoff(&p, 125), &conf), 3.5, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.59, sg__bayes_spam_cutoff(&p, 125), &conf), 0, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.8, sg__bayes_spam_cutoff(&p, 125), &conf), 5.0, 1e-9);
     assert_true(conf);
     p.short_cutoff = p.spam_cutoff; /* off: one cutoff whatever the length */
     assert_float_equal(sg__bayes_spam_cutoff(&p, 10), 0.9, 0);
-    assert_float_equal(sg__bayes_score(&p, 0.8, 10, &conf), 3.5, 0);
+    assert_float_equal(sg__bayes_score(&p, 0.8, sg__bayes_spam_cutoff(&p, 10), &conf), 3.5, 0);
 }
 
 /* ---- the model ---- */
@@ -455,6 +453,16 @@ static void test_classify_trained(void **state)
     assert_float_equal(r.probability, 0.5, 1e-9);
     assert_int_equal(r.tokens_used, 0);
     assert_false(r.confident);
+    /* The length-aware cutoff is for short-form channels only: the same short text as an email
+     * keeps spam_cutoff, as an SMS gets the lower cutoff of its length. */
+    struct sg_content c;
+    content_init(&c, NULL, SPAMMY);
+    assert_int_equal(sg__bayes_classify(b, NULL, NULL, &c, &r), 0);
+    assert_true(r.tokens_used < SG_BAYES_DEFAULT_SHORT_TOKENS);
+    assert_float_equal(r.cutoff, SG_BAYES_DEFAULT_SPAM_CUTOFF, 0);
+    c.short_form = true;
+    assert_int_equal(sg__bayes_classify(b, NULL, NULL, &c, &r), 0);
+    assert_float_equal(r.cutoff, SG_BAYES_DEFAULT_SHORT_CUTOFF, 0);
     sg__bayes_free(b);
 }
 
@@ -466,7 +474,8 @@ static void test_pairs_and_words_read_apart(void **state)
     struct sg_bayes *b = memory_model(10);
     uint64_t spam_v[] = {101, 102}, ham_v[] = {201, 202};
     uint8_t spam_pair[] = {0, 1}, ham_pair[] = {0, 1};
-    struct sg_bayes_tokens spam_t = {spam_v, spam_pair, 2, false}, ham_t = {ham_v, ham_pair, 2, false};
+    struct sg_bayes_tokens spam_t = {.v = spam_v, .pair = spam_pair, .n = 2},
+                           ham_t = {.v = ham_v, .pair = ham_pair, .n = 2};
     for (int i = 0; i < 10; i++) {
         assert_int_equal(sg__bayes_learn_tokens(b, NULL, &spam_t, SG_BAYES_SPAM, 0), 0);
         assert_int_equal(sg__bayes_learn_tokens(b, NULL, &ham_t, SG_BAYES_HAM, 0), 0);
@@ -474,7 +483,7 @@ static void test_pairs_and_words_read_apart(void **state)
     /* A hammy word (201) with a spammy pair (102). */
     uint64_t mixed_v[] = {201, 102};
     uint8_t mixed_pair[] = {0, 1};
-    struct sg_bayes_tokens mixed = {mixed_v, mixed_pair, 2, false};
+    struct sg_bayes_tokens mixed = {.v = mixed_v, .pair = mixed_pair, .n = 2};
     struct sg_bayes_result r;
     assert_int_equal(sg__bayes_classify_tokens(b, NULL, &mixed, &r), 0);
 
@@ -492,7 +501,7 @@ static void test_pairs_and_words_read_apart(void **state)
     assert_int_equal(r.tokens_used, 2);
 
     /* Without pair marks every token is a word: one reading, neutral here. */
-    struct sg_bayes_tokens unmarked = {mixed_v, NULL, 2, false};
+    struct sg_bayes_tokens unmarked = {.v = mixed_v, .n = 2};
     assert_int_equal(sg__bayes_classify_tokens(b, NULL, &unmarked, &r), 0);
     assert_float_equal(r.probability, sg__bayes_indicator(&all), 1e-12);
     sg__bayes_free(b);
