@@ -41,6 +41,12 @@ char *cli_read_file(const char *path, size_t max, size_t *len);
 int cli_parse_message(const char *buf, size_t len, const char *tenant, struct sg_event **out,
                       char **errmsg);
 
+/* Whether a file holds one JSON event a line (JSONL) rather than one event or one raw mail, the
+ * one rule `check` and `train` share: a .jsonl or .ndjson name says so; otherwise a file that
+ * starts with '{' is JSONL when it does not parse as one event but its first line does (so a
+ * broken single event gets one error that names it, not one per line). */
+bool cli_is_jsonl(const char *path, const char *buf, size_t len);
+
 int cmd_check(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_lists(int argc, char **argv);

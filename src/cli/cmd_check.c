@@ -25,14 +25,6 @@ static bool is_blank(const char *p, size_t n)
     return true;
 }
 
-/* A .jsonl or .ndjson file holds one message event a line (what `replay` reads). */
-static bool is_jsonl_name(const char *path)
-{
-    size_t n = strlen(path);
-    return (n > 6 && strcmp(path + n - 6, ".jsonl") == 0) ||
-           (n > 7 && strcmp(path + n - 7, ".ndjson") == 0);
-}
-
 /* Prints {"file":..., ["line":N,] <verdict fields>} or {"file":..., "error":{...}}. */
 static void emit(const char *file, long line, const char *json, const char *error_code,
                  const char *error)
@@ -93,7 +85,7 @@ static void judge_file(struct check_run *run, const char *path)
         run->failures++;
         return;
     }
-    if (!is_jsonl_name(path)) {
+    if (!cli_is_jsonl(path, buf, len)) {
         judge(run, path, 0, buf, len);
         free(buf);
         return;
@@ -141,8 +133,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: sendguard check [--db FILE] [--config FILE] [--tenant T] [PATH...]\n"
-            "Judges each message event (a JSON file, a .jsonl/.ndjson file of one event a line,\n"
-            "or every file in a directory; stdin when no PATH) against the stored state as if\n"
+            "Judges each message event (a JSON file; a JSONL file of one event a line, known by\n"
+            "a .jsonl/.ndjson name or by a first line that is an event when the whole file is\n"
+            "not; every file in a directory; stdin when no PATH) against the stored state as if\n"
             "sent now. Records nothing, moves no counter.\n"
             "A file that is not JSON is read as a raw RFC 822 mail (email channel) of tenant T\n"
             "(default \"default\"): From is the sender, To/Cc/Bcc the recipients.\n"

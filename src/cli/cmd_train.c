@@ -232,15 +232,8 @@ static void process(struct run *r, const struct item *it)
     while (lead < len && (buf[lead] == ' ' || buf[lead] == '\t' || buf[lead] == '\r' || buf[lead] == '\n'))
         lead++;
     if (lead < len && buf[lead] == '{') {
-        /* One event, or JSONL: a whole-file parse decides, unless the file is too big to be one
-         * event. */
-        struct sg_event *ev = NULL;
-        if (len <= SG_EVENT_MAX_BYTES && sg_event_parse(buf, len, SG_EV_MESSAGE, &ev, NULL) == 0) {
-            if (sg_event_type(ev) != SG_EV_MESSAGE)
-                r->skipped++;
-            else
-                one_message(r, ev, it, 0);
-            sg_event_free(ev);
+        if (!cli_is_jsonl(it->path, buf, len)) {
+            json_message(r, it, 0, buf, len);
         } else {
             size_t lineno = 0;
             for (char *p = buf, *end = buf + len; p < end;) {

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+/* For SG_EVENT_MAX_BYTES, by path: the CLI has only include/ on its include path. */
+#include "../engine/event.h"
 
 void cli_error(const char *fmt, ...)
 {
@@ -158,6 +160,29 @@ long cli_list_dir(const char *dir, char ***out)
         qsort(names, n, sizeof *names, cmp_names);
     *out = names;
     return (long)n;
+}
+
+static bool parses_as_event(const char *s, size_t n)
+{
+    struct sg_event *ev = NULL;
+    bool ok = n <= SG_EVENT_MAX_BYTES && sg_event_parse(s, n, SG_EV_MESSAGE, &ev, NULL) == 0;
+    sg_event_free(ev);
+    return ok;
+}
+
+bool cli_is_jsonl(const char *path, const char *buf, size_t len)
+{
+    size_t n = strlen(path);
+    if ((n > 6 && strcmp(path + n - 6, ".jsonl") == 0) ||
+        (n > 7 && strcmp(path + n - 7, ".ndjson") == 0))
+        return true;
+    size_t i = 0;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+        i++;
+    if (i == len || buf[i] != '{' || parses_as_event(buf, len))
+        return false;
+    const char *nl = memchr(buf + i, '\n', len - i);
+    return nl && parses_as_event(buf + i, (size_t)(nl - (buf + i)));
 }
 
 int cli_parse_message(const char *buf, size_t len, const char *tenant, struct sg_event **out,

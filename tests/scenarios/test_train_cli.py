@@ -189,6 +189,28 @@ class TrainCli(unittest.TestCase):
         self.assertIn("--spam PATH", run("train", "--help").stdout)
         self.assertIn("train", run("--help").stdout)
 
+    def test_one_rule_for_files_of_events(self):
+        """check and train read a file the same way: JSONL without the .jsonl name when the
+        file is not one event but its first line is; a broken single event is one error."""
+        lines = os.path.join(self.dir, "events.txt")
+        with open(lines, "w") as f:
+            f.write(json.dumps(event(1, "hello there")) + "\n")
+            f.write(json.dumps(event(2, "see you at noon")) + "\n")
+        p = run("train", "--db", self.db, "--ham", lines)
+        self.assertIn("learned 0 spam and 2 ham messages", p.stderr)
+        verdicts = [json.loads(x) for x in run("check", lines).stdout.splitlines()]
+        self.assertEqual([v.get("line") for v in verdicts], [1, 2], verdicts)
+        self.assertTrue(all("action" in v for v in verdicts), verdicts)
+
+        broken = os.path.join(self.dir, "broken.json")
+        with open(broken, "w") as f:
+            f.write(json.dumps(event(3, "one event over several lines"), indent=2)[:-2] + "\n")
+        p = run("train", "--db", self.db, "--ham", broken, expect=1)
+        self.assertIn("0 skipped, 1 error", p.stderr)
+        out = run("check", broken, expect=1).stdout.splitlines()
+        self.assertEqual(len(out), 1, out)
+        self.assertIn("error", json.loads(out[0]))
+
 
 def main():
     global BIN
