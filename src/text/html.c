@@ -24,6 +24,15 @@ struct frame {
     bool hidden, skip, pre, link;
 };
 
+/* The class and identity of a tag name, cached by the name's address: libxml2 interns names in
+ * the parser's dictionary, so within one document an address is one name. */
+struct tag_slot {
+    const char *name;
+    unsigned char cls, id;
+};
+
+enum { TAG_CACHE = 64 };
+
 /* Visible text, grown in the arena; past max it stops (full) and the rest is dropped. */
 struct tbuf {
     struct sg_arena *a;
@@ -45,6 +54,7 @@ struct state {
     bool in_link;
     bool failed;           /* out of memory */
     struct sg_html *out;
+    struct tag_slot cache[TAG_CACHE];
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -52,11 +62,6 @@ struct state {
 static bool is_ws(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static bool eq(const xmlChar *a, const char *b)
-{
-    return a && strcmp((const char *)a, b) == 0;
 }
 
 /* ASCII case-insensitive equality of a[0..n) and NUL-terminated b. */
@@ -73,59 +78,110 @@ static bool eq_ci(const char *a, size_t n, const char *b)
     return i == n && b[i] == '\0';
 }
 
-static const char *attr(const xmlChar **atts, const char *name)
+/* The attributes anything here reads, found in one pass (libxml2 lower-cases names and drops
+ * repeated ones). A value-less attribute reads as "". */
+struct attrs {
+    const char *style, *hidden, *bgcolor, *color, *width, *height, *alt, *type, *href, *action;
+};
+
+static void read_attrs(const xmlChar **atts, struct attrs *at)
 {
+    memset(at, 0, sizeof *at);
     if (!atts)
-        return NULL;
-    for (int i = 0; atts[i]; i += 2)
-        if (eq(atts[i], name))
-            return atts[i + 1] ? (const char *)atts[i + 1] : "";
-    return NULL;
+        return;
+    for (int i = 0; atts[i]; i += 2) {
+        const char *n = (const char *)atts[i], **slot = NULL;
+        switch (n[0]) {
+        case 'a':
+            slot = !strcmp(n, "alt") ? &at->alt : !strcmp(n, "action") ? &at->action : NULL;
+            break;
+        case 'b':
+            slot = !strcmp(n, "bgcolor") ? &at->bgcolor : NULL;
+            break;
+        case 'c':
+            slot = !strcmp(n, "color") ? &at->color : NULL;
+            break;
+        case 'h':
+            slot = !strcmp(n, "href")     ? &at->href
+                   : !strcmp(n, "height") ? &at->height
+                   : !strcmp(n, "hidden") ? &at->hidden
+                                          : NULL;
+            break;
+        case 's':
+            slot = !strcmp(n, "style") ? &at->style : NULL;
+            break;
+        case 't':
+            slot = !strcmp(n, "type") ? &at->type : NULL;
+            break;
+        case 'w':
+            slot = !strcmp(n, "width") ? &at->width : NULL;
+            break;
+        }
+        if (slot && !*slot)
+            *slot = atts[i + 1] ? (const char *)atts[i + 1] : "";
+    }
 }
 
 /* What an element is to a reader: skipped entirely, a block (a line break around it), void
- * (no end tag, no content), preformatted, a table cell. One sorted table, searched by name. */
+ * (no end tag, no content), preformatted, a table cell; and which few elements on_start treats
+ * one by one. One sorted table, searched by name. */
 enum { T_SKIP = 1, T_BLOCK = 2, T_VOID = 4, T_PRE = 8, T_CELL = 16 };
+enum { TAG_OTHER, TAG_A, TAG_AREA, TAG_BR, TAG_FONT, TAG_FORM, TAG_IMG, TAG_INPUT };
 
 struct tag {
     const char *name;
-    unsigned char cls;
+    unsigned char cls, id;
 };
 
 static const struct tag tags[] = {
-    {"address", T_BLOCK}, {"applet", T_SKIP},    {"area", T_VOID},       {"article", T_BLOCK},
-    {"aside", T_BLOCK},   {"base", T_VOID},      {"blockquote", T_BLOCK}, {"body", T_BLOCK},
-    {"br", T_VOID},       {"caption", T_BLOCK},  {"center", T_BLOCK},    {"col", T_VOID},
-    {"dd", T_BLOCK},      {"details", T_BLOCK},  {"div", T_BLOCK},       {"dl", T_BLOCK},
-    {"dt", T_BLOCK},      {"embed", T_VOID},     {"fieldset", T_BLOCK},  {"figcaption", T_BLOCK},
-    {"figure", T_BLOCK},  {"footer", T_BLOCK},   {"form", T_BLOCK},      {"h1", T_BLOCK},
-    {"h2", T_BLOCK},      {"h3", T_BLOCK},       {"h4", T_BLOCK},        {"h5", T_BLOCK},
-    {"h6", T_BLOCK},      {"head", T_SKIP},      {"header", T_BLOCK},    {"hr", T_VOID | T_BLOCK},
-    {"html", T_BLOCK},    {"img", T_VOID},       {"input", T_VOID},      {"keygen", T_VOID},
-    {"li", T_BLOCK},      {"link", T_VOID},      {"main", T_BLOCK},      {"meta", T_VOID},
-    {"nav", T_BLOCK},     {"noscript", T_SKIP},  {"object", T_SKIP},     {"ol", T_BLOCK},
-    {"option", T_BLOCK},  {"p", T_BLOCK},        {"param", T_VOID},      {"pre", T_BLOCK | T_PRE},
-    {"script", T_SKIP},   {"section", T_BLOCK},  {"source", T_VOID},     {"style", T_SKIP},
-    {"summary", T_BLOCK}, {"svg", T_SKIP},       {"table", T_BLOCK},     {"tbody", T_BLOCK},
-    {"td", T_CELL},       {"template", T_SKIP},  {"textarea", T_PRE},    {"tfoot", T_BLOCK},
-    {"th", T_CELL},       {"thead", T_BLOCK},    {"title", T_SKIP},      {"tr", T_BLOCK},
-    {"track", T_VOID},    {"ul", T_BLOCK},       {"wbr", T_VOID},        {"xml", T_SKIP},
+    {"a", 0, TAG_A},              {"address", T_BLOCK, 0},    {"applet", T_SKIP, 0},
+    {"area", T_VOID, TAG_AREA},   {"article", T_BLOCK, 0},    {"aside", T_BLOCK, 0},
+    {"base", T_VOID, 0},          {"blockquote", T_BLOCK, 0}, {"body", T_BLOCK, 0},
+    {"br", T_VOID, TAG_BR},       {"caption", T_BLOCK, 0},    {"center", T_BLOCK, 0},
+    {"col", T_VOID, 0},           {"dd", T_BLOCK, 0},         {"details", T_BLOCK, 0},
+    {"div", T_BLOCK, 0},          {"dl", T_BLOCK, 0},         {"dt", T_BLOCK, 0},
+    {"embed", T_VOID, 0},         {"fieldset", T_BLOCK, 0},   {"figcaption", T_BLOCK, 0},
+    {"figure", T_BLOCK, 0},       {"font", 0, TAG_FONT},      {"footer", T_BLOCK, 0},
+    {"form", T_BLOCK, TAG_FORM},  {"h1", T_BLOCK, 0},         {"h2", T_BLOCK, 0},
+    {"h3", T_BLOCK, 0},           {"h4", T_BLOCK, 0},         {"h5", T_BLOCK, 0},
+    {"h6", T_BLOCK, 0},           {"head", T_SKIP, 0},        {"header", T_BLOCK, 0},
+    {"hr", T_VOID | T_BLOCK, 0},  {"html", T_BLOCK, 0},       {"img", T_VOID, TAG_IMG},
+    {"input", T_VOID, TAG_INPUT}, {"keygen", T_VOID, 0},      {"li", T_BLOCK, 0},
+    {"link", T_VOID, 0},          {"main", T_BLOCK, 0},       {"meta", T_VOID, 0},
+    {"nav", T_BLOCK, 0},          {"noscript", T_SKIP, 0},    {"object", T_SKIP, 0},
+    {"ol", T_BLOCK, 0},           {"option", T_BLOCK, 0},     {"p", T_BLOCK, 0},
+    {"param", T_VOID, 0},         {"pre", T_BLOCK | T_PRE, 0}, {"script", T_SKIP, 0},
+    {"section", T_BLOCK, 0},      {"source", T_VOID, 0},      {"style", T_SKIP, 0},
+    {"summary", T_BLOCK, 0},      {"svg", T_SKIP, 0},         {"table", T_BLOCK, 0},
+    {"tbody", T_BLOCK, 0},        {"td", T_CELL, 0},          {"template", T_SKIP, 0},
+    {"textarea", T_PRE, 0},       {"tfoot", T_BLOCK, 0},      {"th", T_CELL, 0},
+    {"thead", T_BLOCK, 0},        {"title", T_SKIP, 0},       {"tr", T_BLOCK, 0},
+    {"track", T_VOID, 0},         {"ul", T_BLOCK, 0},         {"wbr", T_VOID, 0},
+    {"xml", T_SKIP, 0},
 };
 
-static unsigned tag_class(const char *name)
+static struct tag_slot tag_search(const char *name)
 {
     size_t lo = 0, hi = sizeof tags / sizeof tags[0];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         int c = strcmp(name, tags[mid].name);
         if (c == 0)
-            return tags[mid].cls;
+            return (struct tag_slot){name, tags[mid].cls, tags[mid].id};
         if (c < 0)
             hi = mid;
         else
             lo = mid + 1;
     }
-    return 0;
+    return (struct tag_slot){name, 0, TAG_OTHER};
+}
+
+static struct tag_slot tag_of(struct state *s, const char *name)
+{
+    struct tag_slot *slot = &s->cache[((uintptr_t)name >> 4) % TAG_CACHE];
+    if (slot->name != name)
+        *slot = tag_search(name);
+    return *slot;
 }
 
 /* ---- colours ------------------------------------------------------------------------------- */
@@ -375,6 +431,25 @@ static void parse_style(const char *s, struct style *st)
 
 /* ---- text ---------------------------------------------------------------------------------- */
 
+/* Room for n more bytes and the final NUL; false when out of memory. */
+static bool tb_reserve(struct tbuf *b, size_t n)
+{
+    if (b->len + n + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap * 2;
+    if (cap < b->len + n + 1)
+        cap = b->len + n + 1;
+    char *p = sg__arena_alloc(b->a, cap);
+    if (!p) {
+        b->failed = true;
+        return false;
+    }
+    memcpy(p, b->p, b->len);
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
 static void tb_add(struct tbuf *b, const char *s, size_t n)
 {
     if (b->full || b->failed)
@@ -385,19 +460,8 @@ static void tb_add(struct tbuf *b, const char *s, size_t n)
             n--; /* cut at a character boundary */
         b->full = true;
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap * 2;
-        if (cap < b->len + n + 1)
-            cap = b->len + n + 1;
-        char *p = sg__arena_alloc(b->a, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        memcpy(p, b->p, b->len);
-        b->p = p;
-        b->cap = cap;
-    }
+    if (!tb_reserve(b, n))
+        return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
 }
@@ -452,6 +516,30 @@ static void on_text(void *ctx, const xmlChar *ch, int len)
     if (b->failed)
         return;
     bool pre = f && f->pre;
+    /* The whole run fits (at most len bytes and one pending space): collapse it straight into
+     * the buffer. Near the limit, word by word through tb_add, which cuts at the limit. */
+    if (!b->full && (size_t)len < b->max - b->len) {
+        if (!tb_reserve(b, (size_t)len + 1))
+            return;
+        char *p = b->p, *w = p + b->len;
+        bool space = s->space;
+        for (int i = 0; i < len; i++) {
+            unsigned char c = ch[i];
+            if (!pre && is_ws(c)) {
+                space = true;
+                continue;
+            }
+            if (space) {
+                space = false;
+                if (w > p && w[-1] != '\n')
+                    *w++ = ' ';
+            }
+            *w++ = (char)c;
+        }
+        s->space = space;
+        b->len = (size_t)(w - p);
+        return;
+    }
     for (int i = 0; i < len;) {
         if (!pre && is_ws(ch[i])) {
             s->space = true;
@@ -574,38 +662,35 @@ static long attr_num(const char *v)
     return x;
 }
 
-static void on_void(struct state *s, const char *name, const xmlChar **atts, bool hidden,
+static void on_void(struct state *s, unsigned id, const struct attrs *at, bool hidden,
                     unsigned cls)
 {
     if (cls & T_BLOCK) { /* hr */
         add_break(s);
-    } else if (strcmp(name, "br") == 0) {
+    } else if (id == TAG_BR) {
         if (!hidden)
             add_line_break(s);
-    } else if (strcmp(name, "img") == 0) {
-        long w = attr_num(attr(atts, "width")), h = attr_num(attr(atts, "height"));
+    } else if (id == TAG_IMG) {
+        long w = attr_num(at->width), h = attr_num(at->height);
         if ((w >= 0 && w <= 2) || (h >= 0 && h <= 2))
             return; /* a tracking pixel or spacer, not content */
         s->out->images++;
-        const char *alt = attr(atts, "alt");
         bool text = false;
-        for (const char *p = alt; p && *p; p++)
+        for (const char *p = at->alt; p && *p; p++)
             text |= !is_ws((unsigned char)*p);
         if (!text)
             s->out->images_without_text++;
-    } else if (strcmp(name, "input") == 0) {
-        const char *type = attr(atts, "type");
-        if (type && eq_ci(type, strlen(type), "password"))
+    } else if (id == TAG_INPUT) {
+        if (at->type && eq_ci(at->type, strlen(at->type), "password"))
             s->out->password_inputs++;
-    } else if (strcmp(name, "area") == 0) {
-        const char *href = attr(atts, "href");
-        if (href) {
-            const char *alt = attr(atts, "alt");
+    } else if (id == TAG_AREA) {
+        if (at->href) {
+            const char *alt = at->alt;
             char *anchor = sg__arena_strndup(s->a, alt ? alt : "", alt ? strlen(alt) : 0);
             if (!anchor)
                 s->failed = true;
             else
-                add_link(s, href, anchor);
+                add_link(s, at->href, anchor);
         }
     }
 }
@@ -625,17 +710,20 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
         f.color = parent->color;
         f.bg = parent->bg;
     }
+    struct tag_slot t = tag_of(s, name);
+    unsigned cls = t.cls;
+    struct attrs at;
+    read_attrs(atts, &at);
     struct style st = {.color = NO_COLOR, .bg = NO_COLOR};
-    const char *style = attr(atts, "style");
-    if (style)
-        parse_style(style, &st);
-    if (attr(atts, "hidden"))
+    if (at.style)
+        parse_style(at.style, &st);
+    if (at.hidden)
         st.hidden = true;
-    const char *v;
-    if ((v = attr(atts, "bgcolor")) && parse_color(v, strlen(v)) >= 0)
-        f.bg = parse_color(v, strlen(v));
-    if (strcmp(name, "font") == 0 && (v = attr(atts, "color")))
-        st.color = parse_color(v, strlen(v));
+    int c;
+    if (at.bgcolor && (c = parse_color(at.bgcolor, strlen(at.bgcolor))) >= 0)
+        f.bg = c;
+    if (t.id == TAG_FONT && at.color)
+        st.color = parse_color(at.color, strlen(at.color));
     if (st.bg >= 0)
         f.bg = st.bg;
     if (st.color == -2) /* transparent text */
@@ -644,7 +732,6 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
         f.color = st.color;
     if (st.hidden || same_color(f.color, f.bg))
         f.hidden = true;
-    unsigned cls = tag_class(name);
     f.cls = (unsigned char)cls;
     if (cls & T_SKIP)
         f.skip = true;
@@ -656,18 +743,17 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
         s->space = true;
     if (cls & T_VOID) {
         if (!f.skip)
-            on_void(s, name, atts, f.hidden, cls);
+            on_void(s, t.id, &at, f.hidden, cls);
         return;
     }
-    if (strcmp(name, "form") == 0) {
+    if (t.id == TAG_FORM) {
         s->out->forms++;
-        const char *action = attr(atts, "action");
-        if (action && *action)
-            add_link(s, action, NULL);
-    } else if (strcmp(name, "a") == 0 && (v = attr(atts, "href")) && !f.skip) {
+        if (at.action && *at.action)
+            add_link(s, at.action, NULL);
+    } else if (t.id == TAG_A && at.href && !f.skip) {
         if (s->in_link)
             close_link(s);
-        add_link(s, v, NULL);
+        add_link(s, at.href, NULL);
         if (!s->failed && s->nlinks > 0 && s->links[s->nlinks - 1].href &&
             s->links[s->nlinks - 1].anchor == NULL) {
             f.link = true;
@@ -688,16 +774,17 @@ static void on_end(void *ctx, const xmlChar *xname)
     const char *name = (const char *)xname;
     if (!name)
         return;
-    unsigned cls = tag_class(name);
+    unsigned cls = tag_of(s, name).cls;
     if (cls & T_VOID)
         return;
     if (s->overflow > 0) {
         s->overflow--;
         return;
     }
-    /* Pop to the matching element; an end tag nobody opened is ignored. */
+    /* Pop to the matching element; an end tag nobody opened is ignored. Names are usually the
+     * same dictionary string, so the address is compared first. */
     int i = s->depth - 1;
-    while (i >= 0 && strcmp(s->stack[i].name, name) != 0)
+    while (i >= 0 && s->stack[i].name != name && strcmp(s->stack[i].name, name) != 0)
         i--;
     if (i < 0)
         return;

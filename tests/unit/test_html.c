@@ -201,12 +201,58 @@ static void limits(void **state)
     free(longa);
 }
 
+/* The paths on_start, on_end and on_text take to stay cheap: one pass over the attributes, tag
+ * classes cached by name address, text collapsed straight into the buffer when it fits. */
+static void fast_paths(void **state)
+{
+    /* a run that fits is written whole; one that does not is cut word by word at the limit
+     * (top-level text is in a paragraph libxml2 implies: its line break needs a byte too) */
+    struct sg_html h;
+    const char *fits = "ab  cd", *over = "ab  cde";
+    assert_int_equal(sg__html_extract(arena, guarded(fits, strlen(fits)), strlen(fits), 6, &h), 0);
+    assert_string_equal(h.text, "ab cd");
+    assert_false(h.truncated);
+    assert_int_equal(sg__html_extract(arena, guarded(over, strlen(over)), strlen(over), 5, &h), 0);
+    assert_string_equal(h.text, "ab cd");
+    assert_true(h.truncated);
+    /* a space pending from one text run is written before the next */
+    expect_text("one <b>two</b> <i> three</i>", "one two three");
+    /* an end tag closes an element libxml2 implied (its name is not a dictionary string) */
+    expect_text("text</p>after", "text\nafter");
+    /* the first of repeated attributes counts; names are read in any case */
+    h = extract("<a href=\"https://first.example/\" href=\"https://second.example/\">x</a>"
+                "<IMG SRC=p.gif WIDTH=1><FONT COLOR=white><SPAN STYLE=\"display:none\">h</SPAN>"
+                "</FONT><span style=\"color:red\" style=\"display:none\">red</span>");
+    assert_int_equal(h.nlinks, 1);
+    assert_string_equal(h.links[0].href, "https://first.example/");
+    assert_int_equal(h.images, 0);
+    assert_int_equal(h.hidden_chars, 1);
+    assert_string_equal(h.text, "xred");
+    /* an unclosed link inside a hidden block: its anchor is empty, the text after is seen */
+    h = extract("<div style=\"display:none\"><a href=\"https://u.example/\">hid <div>x</div>"
+                "</div>shown");
+    assert_int_equal(h.nlinks, 1);
+    assert_string_equal(h.links[0].anchor, "");
+    assert_string_equal(h.text, "shown");
+    /* more distinct tag names than the cache has slots: classes stay right */
+    size_t cap = 300 * 32;
+    char *many = malloc(cap), *p = many, *want = malloc(300 * 2 + 1), *w = want;
+    for (int i = 0; i < 300; i++) {
+        p += snprintf(p, cap - (size_t)(p - many), "<t%d><p>w</p></t%d>", i, i);
+        w += snprintf(w, 3, i ? "\nw" : "w");
+    }
+    expect_text(many, want);
+    free(many);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(visible_text), cmocka_unit_test(broken_markup),
         cmocka_unit_test(hidden_text),  cmocka_unit_test(links),
         cmocka_unit_test(forms_and_images), cmocka_unit_test(limits),
+        cmocka_unit_test(fast_paths),
     };
     return cmocka_run_group_tests(tests, arena_setup, arena_teardown);
 }
