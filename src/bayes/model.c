@@ -1,8 +1,8 @@
 /* The classifier's model: one open-addressing table of token counts per class (the global class
  * "*" and each tenant that learned), loaded from the store at open (from a class's snapshot
  * when it is current, else from its rows), changed in memory by learn and written back by flush
- * as increments. A writer-preferring rwlock lets many classify calls
- * read at once while an occasional learn waits its turn without being starved. */
+ * as increments. A writer-preferring rwlock lets many classify calls read at once while an
+ * occasional learn waits its turn without being starved. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
