@@ -156,6 +156,12 @@ int sg__bayes_flush(struct sg_bayes *b);
 /* Flushes, then re-reads every class from the store (after `sendguard train` ran in another
  * process). The old counts serve classify until the new ones are in place. */
 int sg__bayes_reload(struct sg_bayes *b);
+/* Flushes, then stores a fresh snapshot of every class whose snapshot is missing or stale
+ * (read from its rows), so that the next open reads one blob per class instead of every row
+ * (docs/bayes.md). Open and reload do the same for the classes they had to read from rows;
+ * this is for a process that changed the model and will not read it again (`sendguard
+ * train`). The model in memory is not touched. */
+int sg__bayes_write_snapshots(struct sg_bayes *b);
 
 /* ---- classifying ---- */
 
@@ -188,6 +194,9 @@ struct sg_bayes_stats {
     uint32_t classes;              /* the global class and every tenant's */
     bool full;                     /* max_model_tokens reached: new tokens are not learned */
     bool trained;                  /* the class has min_spam and min_ham messages */
+    /* How the last open or reload read the classes: from a current snapshot, or from the
+     * token rows (a missing, stale or damaged snapshot). */
+    uint32_t from_snapshot, from_rows;
 };
 
 /* Counts of the tenant's class (tenant NULL or "*": the global class). An unknown tenant gives

@@ -1,7 +1,8 @@
 /* The classifier's model: one open-addressing table of token counts per class (the global class
- * "*" and each tenant that learned), loaded from the store at open, changed in memory by learn
- * and written back by flush as increments. A writer-preferring rwlock lets many classify calls
- * read at once while an occasional learn waits its turn without being starved. */
+ * "*" and each tenant that learned), loaded from the store at open (from a class's snapshot
+ * when it is current, else from its rows), changed in memory by learn and written back by flush
+ * as increments. A writer-preferring rwlock lets many classify calls read at once while an
+ * occasional learn waits its turn without being starved. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "bayes/bayes.h"
 #include "bayes/bayes_store.h"
 #include "bayes/combine.h"
+#include "bayes/snapshot.h"
 #include "sendguard.h"
 #include "store/store.h"
 #include "util/alloc.h"
@@ -148,6 +150,7 @@ struct scopes {
     uint32_t index_mask;
     uint64_t tokens; /* entries over every class */
     bool full;
+    uint32_t from_snapshot, from_rows; /* classes loaded each way */
 };
 
 struct sg_bayes {
@@ -306,66 +309,165 @@ void sg__bayes_get_params(struct sg_bayes *b, struct sg_bayes_params *out)
 
 uint64_t sg__bayes_seed(const struct sg_bayes *b) { return b->seed; }
 
-/* ---- loading ---- */
+/* ---- loading ----
+ * Class by class, from the class's snapshot when one of its current generation is stored, else
+ * from its rows, which are then also encoded into a fresh snapshot and stored (best effort), so
+ * the next open is fast. Either way the model is the same: the snapshot holds exactly what a
+ * load of the rows keeps (clamped counts, no empty rows), in the rows' order. */
 
 struct load {
+    struct sg_store *store;
     struct scopes *s;
-    struct scope *last;
+    struct scope *cur;
     uint32_t max_model_tokens;
-    int err;
+    bool fill;                  /* into the tables; false: only write the missing snapshots */
+    struct sg_bayes_snapshot_writer w;
+    bool writing;               /* w holds the rows so far of the class being read */
+    int snapshot_err;           /* the first failure to store a snapshot */
+    uint32_t from_snapshot, from_rows;
 };
 
 static uint32_t clamp_u32(int64_t v) { return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v; }
 
-static int load_scope(void *ud, const char *name, int64_t spam_msgs, int64_t ham_msgs,
-                      int64_t tokens)
+static int load_scope(void *ud, const struct sg_bayes_stored *st)
 {
     struct load *l = ud;
-    struct scope *sc = scopes_get(l->s, name);
+    if (!l->fill)
+        return st->fresh ? SG_BAYES_READ_NONE : SG_BAYES_READ_ROWS;
+    struct scope *sc = scopes_get(l->s, st->scope);
     if (!sc)
         return SG_ENOMEM;
-    sc->spam_msgs = spam_msgs > 0 ? (uint64_t)spam_msgs : 0;
-    sc->ham_msgs = ham_msgs > 0 ? (uint64_t)ham_msgs : 0;
-    /* Sized once for what is coming (no more than the model may hold). */
-    if (tokens > (int64_t)l->max_model_tokens)
-        tokens = l->max_model_tokens;
-    return tokens > 0 ? table_reserve(&sc->counts, (uint32_t)tokens) : 0;
+    sc->spam_msgs = st->spam_msgs > 0 ? (uint64_t)st->spam_msgs : 0;
+    sc->ham_msgs = st->ham_msgs > 0 ? (uint64_t)st->ham_msgs : 0;
+    l->cur = sc;
+    return SG_BAYES_READ_SNAPSHOT;
 }
 
-static int load_token(void *ud, const char *name, uint64_t token, int64_t spam, int64_t ham)
+/* Sized once for what is coming (no more than the model may hold). */
+static int reserve_for(struct load *l, uint64_t n)
+{
+    if (n > l->max_model_tokens)
+        n = l->max_model_tokens;
+    return n ? table_reserve(&l->cur->counts, (uint32_t)n) : 0;
+}
+
+/* Adds one entry of the class being loaded, as the rows would (the model's limit applies in
+ * the same order). Room must have been reserved. */
+static inline void load_entry(struct load *l, uint64_t key, uint32_t spam, uint32_t ham)
+{
+    if (l->s->tokens >= l->max_model_tokens) {
+        l->s->full = true;
+        return;
+    }
+    bool made;
+    struct slot *e = table_upsert(&l->cur->counts, key, &made);
+    e->u.n.spam = spam;
+    e->u.n.ham = ham;
+    if (made)
+        l->s->tokens++;
+}
+
+/* What a class's snapshot is bound to: a blob filed under another class or generation fails. */
+static uint64_t snapshot_bind(const struct sg_bayes_stored *st)
+{
+    return sg__hash(st->scope, strlen(st->scope), (uint64_t)st->generation);
+}
+
+static int load_snapshot(void *ud, const struct sg_bayes_stored *st, const void *data, size_t len)
+{
+    struct load *l = ud;
+    struct sg_bayes_snapshot_reader r;
+    uint32_t n;
+    if (sg__bayes_snapshot_open(&r, data, len, snapshot_bind(st), &n) != 0)
+        return SG_BAYES_READ_ROWS;
+    uint64_t tokens = l->s->tokens;
+    bool full = l->s->full;
+    int err = reserve_for(l, n);
+    if (err)
+        return err;
+    uint64_t key;
+    uint32_t spam, ham;
+    while ((err = sg__bayes_snapshot_next(&r, &key, &spam, &ham)) == 1)
+        load_entry(l, key, spam, ham);
+    if (err < 0) {
+        /* Damaged: forget what it gave and read the rows instead. */
+        table_release(&l->cur->counts);
+        l->s->tokens = tokens;
+        l->s->full = full;
+        return SG_BAYES_READ_ROWS;
+    }
+    l->from_snapshot++;
+    return SG_BAYES_READ_NONE;
+}
+
+static int load_rows(void *ud, const struct sg_bayes_stored *st, int64_t n)
+{
+    (void)st;
+    struct load *l = ud;
+    sg__bayes_snapshot_writer_release(&l->w);
+    /* Without memory for the snapshot the model still loads, only slowly next time. */
+    l->writing = n >= 0 && n <= UINT32_MAX &&
+                 sg__bayes_snapshot_writer_init(&l->w, (uint32_t)n) == 0;
+    return l->fill ? reserve_for(l, n > 0 ? (uint64_t)n : 0) : 0;
+}
+
+static int load_token(void *ud, uint64_t token, int64_t spam, int64_t ham)
 {
     struct load *l = ud;
     if (!token || (spam <= 0 && ham <= 0))
         return 0;
-    if (!l->last || strcmp(l->last->name, name) != 0) {
-        l->last = scopes_get(l->s, name);
-        if (!l->last)
-            return SG_ENOMEM;
-    }
-    if (l->s->tokens >= l->max_model_tokens) {
-        l->s->full = true;
+    uint32_t s = clamp_u32(spam), h = clamp_u32(ham);
+    /* More rows than counted (another process added some): that snapshot would be refused as
+     * stale anyway. */
+    if (l->writing && sg__bayes_snapshot_add(&l->w, token, s, h) != 0)
+        l->writing = false;
+    if (!l->fill)
         return 0;
-    }
-    if (table_reserve(&l->last->counts, 1) != 0)
+    if (table_reserve(&l->cur->counts, 1) != 0)
         return SG_ENOMEM;
-    bool made;
-    struct slot *e = table_upsert(&l->last->counts, token, &made);
-    e->u.n.spam = clamp_u32(spam);
-    e->u.n.ham = clamp_u32(ham);
-    if (made)
-        l->s->tokens++;
+    load_entry(l, token, s, h);
     return 0;
 }
 
-/* Reads every class from the store into *s (which starts empty but for the global class). */
-static int load_all(struct sg_bayes *b, struct scopes *s, uint32_t max_model_tokens)
+static int load_rows_end(void *ud, const struct sg_bayes_stored *st)
 {
+    struct load *l = ud;
+    if (l->writing) {
+        size_t len;
+        const void *data = sg__bayes_snapshot_finish(&l->w, snapshot_bind(st), &len);
+        int err = sg__store_bayes_snapshot_put(l->store, st->scope, st->generation, data, len);
+        if (err && !l->snapshot_err)
+            l->snapshot_err = err;
+    }
+    sg__bayes_snapshot_writer_release(&l->w);
+    l->writing = false;
+    l->from_rows += l->fill;
+    return 0;
+}
+
+/* Reads every class from the store into *s (which starts empty but for the global class);
+ * fill false reads only the classes without a fresh snapshot, to store one. *snapshot_err
+ * (may be NULL) gets the first failure to store a snapshot, which does not fail the load. */
+static int load_all(struct sg_bayes *b, struct scopes *s, uint32_t max_model_tokens, bool fill,
+                    int *snapshot_err)
+{
+    if (snapshot_err)
+        *snapshot_err = 0;
     if (!scopes_get(s, SG_BAYES_GLOBAL))
         return SG_ENOMEM;
     if (!b->store)
         return 0;
-    struct load l = {.s = s, .max_model_tokens = max_model_tokens};
-    return sg__store_bayes_load(b->store, load_scope, load_token, &l);
+    struct load l = {.store = b->store, .s = s, .max_model_tokens = max_model_tokens,
+                     .fill = fill};
+    struct sg_bayes_loader loader = {load_scope, load_snapshot, load_rows, load_token,
+                                     load_rows_end, &l};
+    int err = sg__store_bayes_load(b->store, &loader);
+    sg__bayes_snapshot_writer_release(&l.w);
+    if (snapshot_err)
+        *snapshot_err = l.snapshot_err;
+    s->from_snapshot = l.from_snapshot;
+    s->from_rows = l.from_rows;
+    return err;
 }
 
 int sg__bayes_open(struct sg_store *store, const struct sg_bayes_params *params,
@@ -395,7 +497,7 @@ int sg__bayes_open(struct sg_store *store, const struct sg_bayes_params *params,
         return SG_ENOMEM;
     }
     pthread_mutex_init(&b->flush_lock, NULL);
-    int err = load_all(b, &b->s, b->params.max_model_tokens);
+    int err = load_all(b, &b->s, b->params.max_model_tokens, true, NULL);
     if (err) {
         b->store = NULL; /* nothing to flush */
         sg__bayes_free(b);
@@ -764,7 +866,7 @@ int sg__bayes_reload(struct sg_bayes *b)
     max_model_tokens = b->params.max_model_tokens;
     pthread_rwlock_unlock(&b->lock);
     if (!err)
-        err = load_all(b, &fresh, max_model_tokens);
+        err = load_all(b, &fresh, max_model_tokens, true, NULL);
     if (!err) {
         pthread_rwlock_wrlock(&b->lock);
         carry_pending(&fresh, &b->s);
@@ -777,6 +879,23 @@ int sg__bayes_reload(struct sg_bayes *b)
     }
     pthread_mutex_unlock(&b->flush_lock);
     return err;
+}
+
+int sg__bayes_write_snapshots(struct sg_bayes *b)
+{
+    if (!b)
+        return SG_EINVAL;
+    if (!b->store)
+        return 0;
+    pthread_mutex_lock(&b->flush_lock);
+    int err = flush_locked(b);
+    struct scopes scratch = {0};
+    int snapshot_err = 0;
+    if (!err)
+        err = load_all(b, &scratch, 0, false, &snapshot_err);
+    scopes_release(&scratch);
+    pthread_mutex_unlock(&b->flush_lock);
+    return err ? err : snapshot_err;
 }
 
 /* ---- classifying ---- */
@@ -928,6 +1047,8 @@ int sg__bayes_stats(struct sg_bayes *b, const char *tenant, struct sg_bayes_stat
     out->model_tokens = b->s.tokens;
     out->classes = b->s.n;
     out->full = b->s.full;
+    out->from_snapshot = b->s.from_snapshot;
+    out->from_rows = b->s.from_rows;
     if (sc) {
         out->spam_msgs = sc->spam_msgs;
         out->ham_msgs = sc->ham_msgs;

@@ -339,10 +339,12 @@ static void print_stats(struct run *r)
     printf("{\"class\":");
     cli_json_str(stdout, r->tenant ? r->tenant : SG_BAYES_GLOBAL);
     printf(",\"spam_messages\":%llu,\"ham_messages\":%llu,\"tokens\":%llu,\"trained\":%s,"
-           "\"model_tokens\":%llu,\"classes\":%u,\"full\":%s}\n",
+           "\"model_tokens\":%llu,\"classes\":%u,\"full\":%s,"
+           "\"loaded_from_snapshot\":%u,\"loaded_from_rows\":%u}\n",
            (unsigned long long)st.spam_msgs, (unsigned long long)st.ham_msgs,
            (unsigned long long)st.tokens, st.trained ? "true" : "false",
-           (unsigned long long)st.model_tokens, st.classes, st.full ? "true" : "false");
+           (unsigned long long)st.model_tokens, st.classes, st.full ? "true" : "false",
+           st.from_snapshot, st.from_rows);
 }
 
 static void summary(struct run *r, double secs, bool flushed)
@@ -496,6 +498,10 @@ int cmd_train(int argc, char **argv)
             cli_error("store: %s", sg_store_errmsg(r.env.store));
             flushed = false;
             status = 1;
+        } else if ((rc = sg__bayes_write_snapshots(r.bayes)) != 0) {
+            /* The counts are stored; only the next open is slower (it reads the rows). */
+            progress_clear(&r.progress);
+            cli_error("warning: model snapshot: %s", sg_store_errmsg(r.env.store));
         }
     }
     summary(&r, mono_now() - start, flushed);

@@ -180,6 +180,23 @@ static const char *const migrations[] = {
     "    first_seen INTEGER NOT NULL\n"
     ");\n"
     "ALTER TABLE verdicts ADD COLUMN url_domains TEXT NOT NULL DEFAULT '[]';\n",
+
+    /* 6: model snapshots (store/bayes.c, bayes/snapshot.h, docs/bayes.md): each class's token
+     * counts as one blob, so that opening a 1.7M-token model reads one value instead of
+     * stepping 1.7M rows. The rows stay the truth. bayes_scopes.generation is bumped by every
+     * transaction that changes a class's rows or message counts; a snapshot is used only when
+     * it is of the class's current generation. Every class with token rows gets a scope row
+     * (a store written before could in principle lack one), because loading now goes class by
+     * class. An ordinary rowid table: SQLite keeps large blobs poorly in a WITHOUT ROWID
+     * table's B-tree. */
+    "ALTER TABLE bayes_scopes ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;\n"
+    "INSERT OR IGNORE INTO bayes_scopes (scope, spam_msgs, ham_msgs)\n"
+    "    SELECT DISTINCT scope, 0, 0 FROM bayes_tokens;\n"
+    "CREATE TABLE bayes_snapshots (\n"
+    "    scope      TEXT PRIMARY KEY,\n"
+    "    generation INTEGER NOT NULL,\n"
+    "    data       BLOB NOT NULL\n"
+    ");\n",
 };
 
 #define SG_SCHEMA_LATEST ((int)(sizeof migrations / sizeof migrations[0]))

@@ -144,6 +144,7 @@ int sg__store_write_begin(struct sg_store *store, const char *what)
     }
     store->in_tx = true;
     store->pending = 0;
+    store->tx_serial++;
     return 0;
 }
 

@@ -40,6 +40,9 @@ enum sg_store_stmt {
     SG_STMT_BAYES_TOKEN_PRUNE,
     SG_STMT_BAYES_SCOPE_EACH,
     SG_STMT_BAYES_TOKEN_EACH,
+    SG_STMT_BAYES_TOKEN_COUNT,
+    SG_STMT_BAYES_SNAPSHOT_GET,
+    SG_STMT_BAYES_SNAPSHOT_PUT,
     SG_STMT_LEARNED_GET,
     SG_STMT_LEARNED_PUT,
     SG_STMT_SEEN_DOMAIN_PUT,
@@ -60,6 +63,7 @@ struct sg_store {
     bool in_tx;         /* a batch transaction is open */
     uint32_t batch;     /* writes per transaction */
     uint32_t pending;   /* writes in the open transaction */
+    uint64_t tx_serial; /* transactions opened so far: tells one batch from the next */
     uint64_t seed;
     struct sg_store_ckpt *ckpt; /* NULL: memory store, or SQLite's inline autocheckpoint */
     struct sg_store_queue *queue; /* the writer thread and its bounded queue (queue.c) */

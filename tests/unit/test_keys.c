@@ -633,6 +633,7 @@ static void migrates_a_version_1_store(void **state)
                                       " DROP TABLE IF EXISTS bayes_tokens;"
                                       " DROP TABLE IF EXISTS bayes_learned;"
                                       " DROP TABLE IF EXISTS seen_domains;"
+                                      " DROP TABLE IF EXISTS bayes_snapshots;"
                                       " ALTER TABLE accounts DROP COLUMN messages;"
                                       " ALTER TABLE verdicts DROP COLUMN url_domains;"
                                       " PRAGMA user_version = 1",

@@ -285,6 +285,8 @@ static void migrates_a_version_3_store(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "DROP TABLE bayes_learned; DROP TABLE seen_domains;"
+                                      " DROP TABLE bayes_snapshots;"
+                                      " ALTER TABLE bayes_scopes DROP COLUMN generation;"
                                       " ALTER TABLE accounts DROP COLUMN messages;"
                                       " ALTER TABLE verdicts DROP COLUMN url_domains;"
                                       " PRAGMA user_version = 3",

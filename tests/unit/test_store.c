@@ -911,6 +911,7 @@ static void migration_4_counts_delivered_messages(void **state)
     assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "DROP TABLE seen_domains; ALTER TABLE accounts DROP COLUMN messages;"
                                       " ALTER TABLE verdicts DROP COLUMN url_domains; DROP TABLE bayes_learned;"
+                                      " DROP TABLE bayes_snapshots; ALTER TABLE bayes_scopes DROP COLUMN generation;"
                                       " PRAGMA user_version = 3",
                                   NULL, NULL, NULL),
                      SQLITE_OK);

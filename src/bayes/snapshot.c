@@ -1,0 +1,160 @@
+/* The snapshot blob of a class's token counts (layout in snapshot.h): a writer sized once for
+ * the rows it will be given, and a reader that checks every byte it is handed. */
+#include "bayes/snapshot.h"
+
+#include <string.h>
+
+#include "sendguard.h"
+#include "util/alloc.h"
+#include "util/hash.h"
+
+static const unsigned char magic[4] = {'S', 'G', 'B', '1'};
+#define BIAS (UINT64_C(1) << 63)
+/* The writer's whole buffer stays under SQLite's default blob limit (1e9 bytes). */
+#define WRITER_MAX_BYTES ((size_t)512 << 20)
+
+static void put_le(unsigned char *out, uint64_t v, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes; i++)
+        out[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *in, unsigned bytes)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < bytes; i++)
+        v |= (uint64_t)in[i] << (8 * i);
+    return v;
+}
+
+uint64_t sg__bayes_snapshot_check(const void *entries, size_t len, uint32_t n, uint64_t bind)
+{
+    return sg__hash(entries, len, sg__hash_mix(bind, n));
+}
+
+int sg__bayes_snapshot_writer_init(struct sg_bayes_snapshot_writer *w, uint32_t max)
+{
+    memset(w, 0, sizeof *w);
+    if (max > (WRITER_MAX_BYTES - SG_BAYES_SNAPSHOT_HEADER) / SG_BAYES_SNAPSHOT_ENTRY_MAX)
+        return SG_ETOOBIG;
+    w->buf = sg__malloc(SG_BAYES_SNAPSHOT_HEADER + (size_t)max * SG_BAYES_SNAPSHOT_ENTRY_MAX);
+    if (!w->buf)
+        return SG_ENOMEM;
+    w->len = SG_BAYES_SNAPSHOT_HEADER;
+    w->max = max;
+    return 0;
+}
+
+static inline unsigned char *put_varint(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+int sg__bayes_snapshot_add(struct sg_bayes_snapshot_writer *w, uint64_t key, uint32_t spam,
+                           uint32_t ham)
+{
+    if (w->n >= w->max)
+        return SG_ETOOBIG;
+    uint64_t b = key ^ BIAS;
+    if (!key || (!spam && !ham) || (w->n && b <= w->prev))
+        return SG_EINVAL;
+    unsigned char *p = w->buf + w->len;
+    p = put_varint(p, w->n ? b - w->prev - 1 : b);
+    p = put_varint(p, spam);
+    p = put_varint(p, ham);
+    w->len = (size_t)(p - w->buf);
+    w->prev = b;
+    w->n++;
+    return 0;
+}
+
+const void *sg__bayes_snapshot_finish(struct sg_bayes_snapshot_writer *w, uint64_t bind,
+                                      size_t *len)
+{
+    memcpy(w->buf, magic, sizeof magic);
+    put_le(w->buf + 4, w->n, 4);
+    put_le(w->buf + 8,
+           sg__bayes_snapshot_check(w->buf + SG_BAYES_SNAPSHOT_HEADER,
+                                    w->len - SG_BAYES_SNAPSHOT_HEADER, w->n, bind),
+           8);
+    *len = w->len;
+    return w->buf;
+}
+
+void sg__bayes_snapshot_writer_release(struct sg_bayes_snapshot_writer *w)
+{
+    sg__free(w->buf);
+    memset(w, 0, sizeof *w);
+}
+
+int sg__bayes_snapshot_open(struct sg_bayes_snapshot_reader *r, const void *data, size_t len,
+                            uint64_t bind, uint32_t *entries)
+{
+    memset(r, 0, sizeof *r);
+    *entries = 0;
+    const unsigned char *d = data;
+    if (!d || len < SG_BAYES_SNAPSHOT_HEADER || memcmp(d, magic, sizeof magic) != 0)
+        return SG_EPARSE;
+    uint32_t n = (uint32_t)get_le(d + 4, 4);
+    size_t body = len - SG_BAYES_SNAPSHOT_HEADER;
+    /* Each entry takes 3 to 20 bytes. */
+    if (body < (size_t)n * 3 || body > (size_t)n * SG_BAYES_SNAPSHOT_ENTRY_MAX ||
+        sg__bayes_snapshot_check(d + SG_BAYES_SNAPSHOT_HEADER, body, n, bind) != get_le(d + 8, 8))
+        return SG_EPARSE;
+    r->p = d + SG_BAYES_SNAPSHOT_HEADER;
+    r->end = d + len;
+    r->left = n;
+    r->first = true;
+    *entries = n;
+    return 0;
+}
+
+/* One varint of at most max_bits; false when it runs past the end or is longer. */
+static inline bool get_varint(struct sg_bayes_snapshot_reader *r, unsigned max_bits, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; r->p < r->end; shift += 7) {
+        uint64_t byte = *r->p++;
+        uint64_t part = byte & 0x7f;
+        /* The last group may hold only the bits left of max_bits. */
+        if (shift >= max_bits || (max_bits - shift < 7 && part >> (max_bits - shift)))
+            return false;
+        v |= part << shift;
+        if (!(byte & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+int sg__bayes_snapshot_next(struct sg_bayes_snapshot_reader *r, uint64_t *key, uint32_t *spam,
+                            uint32_t *ham)
+{
+    if (!r->left)
+        return r->p == r->end ? 0 : SG_EPARSE;
+    uint64_t gap, s, h;
+    if (!get_varint(r, 64, &gap) || !get_varint(r, 32, &s) || !get_varint(r, 32, &h))
+        return SG_EPARSE;
+    uint64_t b;
+    if (r->first)
+        b = gap;
+    else if (gap >= UINT64_MAX - r->prev) /* prev + 1 + gap would wrap */
+        return SG_EPARSE;
+    else
+        b = r->prev + 1 + gap;
+    if (b == BIAS || (!s && !h)) /* key 0 */
+        return SG_EPARSE;
+    r->prev = b;
+    r->first = false;
+    r->left--;
+    *key = b ^ BIAS;
+    *spam = (uint32_t)s;
+    *ham = (uint32_t)h;
+    return 1;
+}
