@@ -175,6 +175,7 @@ struct sg_bayes_result {
     double cutoff;         /* the spam cutoff for this message's length (sg__bayes_spam_cutoff) */
     double score;          /* what the verdict gets: 0 unless confident spam or probable */
     bool probable;         /* trained, probable_cutoff <= probability < spam_cutoff */
+    double p_all, p_words; /* the two readings probability is the mean of (docs/bayes.md) */
 };
 
 /* Judges the message against the tenant's class when that has enough training, else the

@@ -1000,8 +1000,9 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
                 sg__bayes_sums_add(&words, f, p->min_dev);
         }
         out->tokens_used = all.n;
-        double both = sg__bayes_indicator(&all);
-        out->probability = words.n == all.n ? both : (both + sg__bayes_indicator(&words)) / 2;
+        out->p_all = sg__bayes_indicator(&all);
+        out->p_words = words.n == all.n ? out->p_all : sg__bayes_indicator(&words);
+        out->probability = (out->p_all + out->p_words) / 2;
         if (t->short_form)
             out->cutoff = sg__bayes_spam_cutoff(p, all.n);
         out->score = sg__bayes_score(p, out->probability, out->cutoff, &out->confident);

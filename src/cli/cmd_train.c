@@ -155,9 +155,10 @@ static void print_result(const char *file, size_t line, const char *id,
         cli_json_str(stdout, id);
     }
     printf(",\"verdict\":\"%s\",\"probability\":%.6g,\"score\":%.3g,\"confident\":%s,"
-           "\"tokens\":%u,\"used\":%u,\"class\":\"%s\"}\n",
+           "\"tokens\":%u,\"used\":%u,\"class\":\"%s\",\"readings\":[%.6g,%.6g]}\n",
            verdict_names[verdict], res->probability, res->score, res->confident ? "true" : "false",
-           res->tokens, res->tokens_used, res->tenant_class ? "tenant" : "global");
+           res->tokens, res->tokens_used, res->tenant_class ? "tenant" : "global", res->p_all,
+           res->p_words);
 }
 
 static void one_message(struct run *r, const struct sg_event *ev, const struct item *it,

@@ -18,17 +18,25 @@
 #include "text/normalize.h"
 #include "util/arena.h"
 
-/* ---- the shortener set --------------------------------------------------------------------- */
+/* ---- built-in domain lists: shorteners and abused top-level domains ------------------------ */
 
 struct span {
     const char *p;
     size_t n;
 };
 
-enum { MAX_SHORTENERS = 1024 };
-static struct span shorteners[MAX_SHORTENERS];
-static size_t nshorteners;
-static pthread_once_t shorteners_once = PTHREAD_ONCE_INIT;
+enum { MAX_LISTED = 1024 };
+
+/* One data file's entries, sorted for bsearch, parsed on first use. */
+struct domain_list {
+    const char *data, *end;
+    struct span v[MAX_LISTED];
+    size_t n;
+    pthread_once_t once;
+};
+
+static struct domain_list shorteners = {.once = PTHREAD_ONCE_INIT};
+static struct domain_list abused_tlds = {.once = PTHREAD_ONCE_INIT};
 
 static int span_cmp(const void *x, const void *y)
 {
@@ -38,10 +46,11 @@ static int span_cmp(const void *x, const void *y)
     return c ? c : (a->n > b->n) - (a->n < b->n);
 }
 
-static void load_shorteners(void)
+/* One entry a line, blanks trimmed, '#' lines skipped. */
+static void domain_list_load(struct domain_list *l)
 {
-    const char *p = sg__url_shorteners, *end = sg__url_shorteners_end;
-    while (p < end && nshorteners < MAX_SHORTENERS) {
+    const char *p = l->data, *end = l->end;
+    while (p < end && l->n < MAX_LISTED) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         const char *s = p, *e = le;
@@ -50,19 +59,38 @@ static void load_shorteners(void)
         while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
             e--;
         if (s < e && *s != '#')
-            shorteners[nshorteners++] = (struct span){s, (size_t)(e - s)};
+            l->v[l->n++] = (struct span){s, (size_t)(e - s)};
         p = le + 1;
     }
-    qsort(shorteners, nshorteners, sizeof *shorteners, span_cmp);
+    qsort(l->v, l->n, sizeof *l->v, span_cmp);
+}
+
+static void load_shorteners(void)
+{
+    shorteners.data = sg__url_shorteners;
+    shorteners.end = sg__url_shorteners_end;
+    domain_list_load(&shorteners);
+}
+
+static void load_abused_tlds(void)
+{
+    abused_tlds.data = sg__url_abused_tlds;
+    abused_tlds.end = sg__url_abused_tlds_end;
+    domain_list_load(&abused_tlds);
+}
+
+static bool listed(const struct domain_list *l, const char *s, size_t n)
+{
+    struct span key = {s, n};
+    return bsearch(&key, l->v, l->n, sizeof *l->v, span_cmp) != NULL;
 }
 
 bool sg__url_is_shortener(const char *host, size_t len)
 {
-    pthread_once(&shorteners_once, load_shorteners);
+    pthread_once(&shorteners.once, load_shorteners);
     /* the host, then each parent domain: www.bit.ly is bit.ly */
     for (size_t i = 0; i < len;) {
-        struct span key = {host + i, len - i};
-        if (bsearch(&key, shorteners, nshorteners, sizeof *shorteners, span_cmp))
+        if (listed(&shorteners, host + i, len - i))
             return true;
         const char *dot = memchr(host + i, '.', len - i);
         if (!dot)
@@ -70,6 +98,15 @@ bool sg__url_is_shortener(const char *host, size_t len)
         i = (size_t)(dot - host) + 1;
     }
     return false;
+}
+
+bool sg__url_abused_tld(const char *domain)
+{
+    const char *dot = domain ? strchr(domain, '.') : NULL;
+    if (!dot)
+        return false;
+    pthread_once(&abused_tlds.once, load_abused_tlds);
+    return listed(&abused_tlds, dot + 1, strlen(dot + 1));
 }
 
 /* ---- characters ---------------------------------------------------------------------------- */
@@ -622,6 +659,8 @@ int sg__url_parse(struct sg_arena *a, const char *s, size_t len, unsigned flags,
         size_t at;
         host_facts(host, &at, &shortener);
         out->domain = at == SIZE_MAX ? NULL : host + at; /* points into host */
+        if (sg__url_abused_tld(out->domain))
+            flags |= SG_URL_ABUSED_TLD;
     }
     if (shortener)
         flags |= SG_URL_SHORTENER;

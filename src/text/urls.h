@@ -19,6 +19,9 @@ struct sg_arena;
 /* The shortener list (data/url_shorteners.txt), built in by embedded_text.c. */
 extern const char sg__url_shorteners[];
 extern const char sg__url_shorteners_end[];
+/* The top-level domains most abused for phishing (data/abused_tlds.txt), likewise. */
+extern const char sg__url_abused_tlds[];
+extern const char sg__url_abused_tlds_end[];
 
 struct sg_url_list {
     struct sg_text_url *v;  /* in the arena, grown as needed up to SG_URL_MAX */
@@ -45,5 +48,8 @@ int sg__urls_add_href(struct sg_arena *a, const char *href, const char *anchor,
 
 /* True when domain (lower case) or its registrable domain is a listed shortener. */
 bool sg__url_is_shortener(const char *host, size_t len);
+/* True when the public suffix of a registrable domain (what follows its first dot) is listed in
+ * data/abused_tlds.txt. NULL or a bare label: false. */
+bool sg__url_abused_tld(const char *domain);
 
 #endif

@@ -22,6 +22,7 @@
 #include "rules/internal.h"
 #include "rules/rules.h"
 #include "text/content.h"
+#include "text/urls.h"
 #include "util/arena.h"
 #include "util/alloc.h"
 #include "util/yamltext.h"
@@ -62,6 +63,7 @@ struct msg {
     int channel;
     long attachments;
     unsigned url_flags[16];
+    const char *url_text[16]; /* a URL written out: parsed by the real parser (text/urls.c) */
     size_t nurls;
     uint32_t zero_width, bidi, hidden, forms, password_inputs, images, images_without_text;
     struct sg_rules_facts facts;
@@ -89,6 +91,10 @@ static int scan_msg(const struct sg_rules *rs, struct sg_rules_scratch *s, const
     struct sg_text_url urls[16];
     memset(urls, 0, sizeof urls);
     for (size_t i = 0; i < m->nurls; i++) {
+        if (m->url_text[i]) {
+            assert_int_equal(sg__url_parse(a, m->url_text[i], strlen(m->url_text[i]), 0, &urls[i]), 0);
+            continue;
+        }
         urls[i].url = urls[i].raw = "https://example.org/";
         urls[i].flags = m->url_flags[i];
     }
@@ -193,6 +199,7 @@ static unsigned url_flag(const char *name)
         {"URL_ANCHOR_MISMATCH", SG_URL_ANCHOR_MISMATCH},
         {"URL_USERINFO", SG_URL_USERINFO},     {"URL_DEFANGED", SG_URL_DEFANGED},
         {"URL_SCHEMELESS", SG_URL_SCHEMELESS}, {"URL_FROM_HTML", SG_URL_FROM_HTML},
+        {"URL_ABUSED_TLD", SG_URL_ABUSED_TLD},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strcmp(flags[i].name, name) == 0)
@@ -251,10 +258,15 @@ static bool parse_msg(struct runner *r, struct fy_node *n, struct msg *m, double
         } else if (!strcmp(k, "max") || !strcmp(k, "min")) {
             *limit = number_of(r, v);
         } else if (!strcmp(k, "urls")) {
-            /* a list of URLs, each a list of flag names ([] for a plain link) */
+            /* a list of URLs, each a list of flag names ([] for a plain link) or the URL
+             * itself as text */
             void *it2 = NULL;
             struct fy_node *u;
             while ((u = fy_node_sequence_iterate(v, &it2)) && m->nurls < 16) {
+                if (fy_node_is_scalar(u)) {
+                    m->url_text[m->nurls++] = text_of(r, u);
+                    continue;
+                }
                 unsigned flags = 0;
                 void *it3 = NULL;
                 struct fy_node *f;
