@@ -4,10 +4,12 @@
 # once with the rules alone and once with the SpamAssassin-trained model of bench/accuracy.sh
 # when it exists. Prints spam flagged (hold or reject) and ham flagged, then each miss and each
 # false positive with its reasons. A measure of generalisation, not training data.
-# Usage: bench/probe.sh [SENDGUARD]   (by hand; not part of make test)
+# Usage: bench/probe.sh [SET] [SENDGUARD]   SET: bench/probe (default) or bench/probe/holdout,
+# the blind set (by hand; not part of make test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${1:-build/sendguard}
+set=${1:-bench/probe}
+bin=${2:-build/sendguard}
 model=bench/out/bayes/sa.db
 # Reads `sendguard check` verdicts on stdin; argv[1] names the run.
 tally=$(cat <<'PY'
@@ -38,6 +40,6 @@ for run in "${runs[@]}"; do
   name=${run%%:*}
   # shellcheck disable=SC2206  # the options are words on purpose
   opts=(${run#*:})
-  "$bin" check "${opts[@]}" --tenant probe bench/probe/spam bench/probe/ham 2>/dev/null |
+  "$bin" check "${opts[@]}" --tenant probe "$set/spam" "$set/ham" 2>/dev/null |
     python3 -c "$tally" "$name"
 done
