@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 set=${1:-bench/probe}
 bin=${2:-build/sendguard}
-model=bench/out/bayes/sa.db
+model=${PROBE_MODEL:-bench/out/bayes/sa.db}  # PROBE_MODEL: another trained store
 # Reads `sendguard check` verdicts on stdin; argv[1] names the run.
 tally=$(cat <<'PY'
 import json, sys

@@ -15,6 +15,7 @@
 /* The classifier and the content builder are library internals, not part of sendguard.h yet:
  * included by path because the CLI has only include/ on its include path. */
 #include "../bayes/bayes.h"
+#include "../bayes/seed.h"
 #include "../engine/event.h"
 #include "../store/store.h"
 #include "../text/content.h"
@@ -45,7 +46,8 @@ struct run {
     struct sg_arena *arena;
     const char *tenant;
     unsigned flags;
-    bool unlearn, classify;
+    bool unlearn, classify, no_seed;
+    size_t seeded[2]; /* seed mails learned first, by class */
     int email_channel;
     struct item *items;
     size_t nitems, cap;
@@ -292,6 +294,8 @@ static void usage(FILE *out)
             "  --tenant T       learn into tenant T's own class (default: the global class)\n"
             "  --also-global    with --tenant, count each message in the global class too\n"
             "  --unlearn        take the messages back out (a correction)\n"
+            "  --no-seed        do not learn the built-in seed corpus (modern legitimate mail and\n"
+            "                   lures, data/seed) that train adds when the global class is empty\n"
             "  --classify       judge each message against the stored model instead: one JSON\n"
             "                   line per message on stdout ({\"file\",\"verdict\",\"probability\",...})\n"
             "  --files-from F   also read file names from F, one a line ('-': stdin)\n"
@@ -374,6 +378,10 @@ static void summary(struct run *r, double secs, bool flushed)
             cls, r->tenant && (r->flags & SG_BAYES_ALSO_GLOBAL) ? " (and the global one)" : "",
             secs, secs > 0 ? (double)n / secs : 0.0, r->skipped, r->errors,
             r->errors == 1 ? "" : "s");
+    if (r->seeded[SG_BAYES_SPAM] + r->seeded[SG_BAYES_HAM])
+        fprintf(stderr, "  and first the built-in seed corpus: %zu spam and %zu ham messages "
+                "(data/seed; --no-seed leaves it out)\n", r->seeded[SG_BAYES_SPAM],
+                r->seeded[SG_BAYES_HAM]);
     fprintf(stderr, "  class %s now: %llu spam, %llu ham messages, %llu distinct tokens%s\n", cls,
             (unsigned long long)st.spam_msgs, (unsigned long long)st.ham_msgs,
             (unsigned long long)st.tokens,
@@ -386,7 +394,7 @@ static void summary(struct run *r, double secs, bool flushed)
 
 int cmd_train(int argc, char **argv)
 {
-    enum { OPT_ALSO_GLOBAL = 256, OPT_STATS, OPT_SET };
+    enum { OPT_ALSO_GLOBAL = 256, OPT_STATS, OPT_SET, OPT_NO_SEED };
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},
         {"config", required_argument, NULL, 'c'},
@@ -399,6 +407,7 @@ int cmd_train(int argc, char **argv)
         {"files-from", required_argument, NULL, 'F'},
         {"set", required_argument, NULL, OPT_SET},
         {"stats", no_argument, NULL, OPT_STATS},
+        {"no-seed", no_argument, NULL, OPT_NO_SEED},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -428,6 +437,7 @@ int cmd_train(int argc, char **argv)
         case 'C': r.classify = true; break;
         case 'F': files_from = optarg; break;
         case OPT_STATS: stats = true; break;
+        case OPT_NO_SEED: r.no_seed = true; break;
         case OPT_SET:
             if (!set_param(&params, optarg)) {
                 cli_error("--set %s: expected KEY=NUMBER with a known key", optarg);
@@ -489,6 +499,13 @@ int cmd_train(int argc, char **argv)
         total += r.items[i].size;
 
     double start = mono_now();
+    /* A global class learned only from the files given would know nothing of today's mail if
+     * they are an old or foreign corpus: the seed goes in first, once (docs/bayes.md). */
+    if (learning && !r.unlearn && !r.tenant && !r.no_seed && sg__bayes_global_empty(r.bayes) &&
+        (rc = sg__bayes_learn_seed(r.bayes, r.arena, r.seeded)) != 0) {
+        cli_error("seed corpus: %s", sg_strerror(rc));
+        r.errors++;
+    }
     progress_init(&r.progress, r.classify ? "classifying" : "training", total);
     for (size_t i = 0; i < r.nitems; i++)
         process(&r, &r.items[i]);

@@ -272,7 +272,7 @@ class Training(td.DaemonTestCase):
             with open(os.path.join(corpus, label + ".jsonl"), "w") as f:
                 for text in texts:
                     f.write(json.dumps(message("shop", text)) + "\n")
-        subprocess.run([os.path.join(td.BIN, "sendguard"), "train", "--db", self.db,
+        subprocess.run([os.path.join(td.BIN, "sendguard"), "train", "--db", self.db, "--no-seed",
                         "--spam", os.path.join(corpus, "spam.jsonl"),
                         "--ham", os.path.join(corpus, "ham.jsonl")],
                        check=True, capture_output=True)

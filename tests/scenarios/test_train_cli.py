@@ -97,7 +97,7 @@ class TrainCli(unittest.TestCase):
 
     def test_train_and_classify(self):
         spam, ham = self.corpus(220, 220)
-        p = run("train", "--db", self.db, "--spam", spam, "--ham", ham)
+        p = run("train", "--db", self.db, "--no-seed", "--spam", spam, "--ham", ham)
         self.assertIn("learned 220 spam and 220 ham messages into the global class", p.stderr)
         self.assertIn("0 errors", p.stderr)
         self.assertNotIn("\r", p.stderr)  # no progress line in a pipe
@@ -125,7 +125,7 @@ class TrainCli(unittest.TestCase):
 
         # A second run adds to the counts.
         spam2, ham2 = self.corpus(10, 4, seed=2, name="d")
-        run("train", "--db", self.db, "--spam", spam2, "--ham", ham2)
+        run("train", "--db", self.db, "--no-seed", "--spam", spam2, "--ham", ham2)
         st = self.stats()
         self.assertEqual((st["spam_messages"], st["ham_messages"]), (230, 224))
 
@@ -137,7 +137,7 @@ class TrainCli(unittest.TestCase):
 
     def test_not_enough_training(self):
         spam, ham = self.corpus(50, 50)
-        p = run("train", "--db", self.db, "--spam", spam, "--ham", ham)
+        p = run("train", "--db", self.db, "--no-seed", "--spam", spam, "--ham", ham)
         self.assertIn("not enough training", p.stderr)
         self.assertFalse(self.stats()["trained"])
         out, err = self.classify(SPAMMY)
@@ -148,7 +148,7 @@ class TrainCli(unittest.TestCase):
 
     def test_tenant_class(self):
         spam, ham = self.corpus(220, 220)
-        run("train", "--db", self.db, "--spam", spam, "--ham", ham)
+        run("train", "--db", self.db, "--no-seed", "--spam", spam, "--ham", ham)
         # A tenant whose users legitimately talk about crypto prizes: the labels swapped.
         run("train", "--db", self.db, "--tenant", "crypto-club", "--spam", ham, "--ham", spam)
         st = self.stats("--tenant", "crypto-club")
@@ -172,14 +172,14 @@ class TrainCli(unittest.TestCase):
             f.write("{not json\n")
             f.write(json.dumps({"type": "tenant", "tenant": "t1"}) + "\n")  # not a message: skipped
             f.write(json.dumps(event(2, "sms text", channel="sms")) + "\n")
-        p = run("train", "--db", self.db, "--ham", path, expect=1)
+        p = run("train", "--db", self.db, "--no-seed", "--ham", path, expect=1)
         self.assertIn("mixed.jsonl:2:", p.stderr)
         self.assertIn("learned 0 spam and 2 ham messages", p.stderr)
         self.assertIn("1 skipped, 1 error", p.stderr)
         self.assertEqual(self.stats()["ham_messages"], 2)
 
         missing = os.path.join(self.dir, "nope")
-        p = run("train", "--db", self.db, "--spam", missing, expect=1)
+        p = run("train", "--db", self.db, "--no-seed", "--spam", missing, expect=1)
         self.assertIn("nope", p.stderr)
         run("train", expect=2)                                          # nothing to learn
         run("train", "--db", self.db, "--classify", expect=2)           # nothing to classify
@@ -196,7 +196,7 @@ class TrainCli(unittest.TestCase):
         with open(lines, "w") as f:
             f.write(json.dumps(event(1, "hello there")) + "\n")
             f.write(json.dumps(event(2, "see you at noon")) + "\n")
-        p = run("train", "--db", self.db, "--ham", lines)
+        p = run("train", "--db", self.db, "--no-seed", "--ham", lines)
         self.assertIn("learned 0 spam and 2 ham messages", p.stderr)
         verdicts = [json.loads(x) for x in run("check", lines).stdout.splitlines()]
         self.assertEqual([v.get("line") for v in verdicts], [1, 2], verdicts)
@@ -210,6 +210,36 @@ class TrainCli(unittest.TestCase):
         out = run("check", broken, expect=1).stdout.splitlines()
         self.assertEqual(len(out), 1, out)
         self.assertIn("error", json.loads(out[0]))
+
+    def test_seed_corpus(self):
+        """The built-in seed (data/seed) goes into an empty global class once, before the files
+        given; never with --no-seed, into a tenant's class, or into a class that has learned."""
+        seed_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "seed")
+        nseed = {c: len([n for n in os.listdir(os.path.join(seed_dir, c)) if n.endswith(".eml")])
+                 if os.path.isdir(os.path.join(seed_dir, c)) else 0 for c in ("spam", "ham")}
+        self.assertGreater(nseed["ham"], 100, "the seed's legitimate mail is missing")
+        spam, ham = self.corpus(5, 4)
+        tenant_db = os.path.join(self.dir, "tenant.db")
+        run("train", "--db", tenant_db, "--tenant", "t1", "--spam", spam, "--ham", ham)
+        self.assertEqual(json.loads(run("train", "--db", tenant_db, "--stats", "--tenant", "t1").stdout)
+                         ["ham_messages"], 4)
+        st = json.loads(run("train", "--db", tenant_db, "--stats").stdout)
+        self.assertEqual((st["spam_messages"], st["ham_messages"]), (0, 0))  # the global class unseeded
+
+        p = run("train", "--db", self.db, "--spam", spam, "--ham", ham)
+        self.assertIn("learned 5 spam and 4 ham messages", p.stderr)
+        self.assertIn(f"seed corpus: {nseed['spam']} spam and {nseed['ham']} ham messages", p.stderr)
+        st = self.stats()
+        self.assertEqual((st["spam_messages"], st["ham_messages"]), (5 + nseed["spam"], 4 + nseed["ham"]))
+        # Once: a second run adds its own files only.
+        p = run("train", "--db", self.db, "--spam", spam, "--ham", ham)
+        self.assertNotIn("seed corpus", p.stderr)
+        st = self.stats()
+        self.assertEqual((st["spam_messages"], st["ham_messages"]), (10 + nseed["spam"], 8 + nseed["ham"]))
+        other_db = os.path.join(self.dir, "noseed.db")
+        p = run("train", "--db", other_db, "--no-seed", "--spam", spam, "--ham", ham)
+        self.assertNotIn("seed corpus", p.stderr)
+        self.assertEqual(json.loads(run("train", "--db", other_db, "--stats").stdout)["ham_messages"], 4)
 
 
 def main():

@@ -19,6 +19,8 @@
 
 #include "bayes/bayes.h"
 #include "bayes/combine.h"
+#include "bayes/seed.h"
+#include "engine/event.h"
 #include "bayes/tokens.h"
 #include "sendguard.h"
 #include "store/store.h"
@@ -783,6 +785,50 @@ static void test_classify_while_learning(void **state)
     sg_store_close(store);
 }
 
+/* The built-in seed: every mail is whole legitimate mail (a text part, a subject, several
+ * dozen tokens) and learning it fills an empty global class with exactly those messages. */
+static void test_seed_corpus(void **state)
+{
+    (void)state;
+    assert_true(sg__bayes_seed_nmails >= 100);
+    struct sg_arena *a = sg__arena_new(0);
+    size_t per_class[2] = {0, 0};
+    for (size_t i = 0; i < sg__bayes_seed_nmails; i++) {
+        const struct sg_bayes_seed_mail *m = &sg__bayes_seed_mails[i];
+        per_class[m->cls]++;
+        struct sg_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = SG_EV_MESSAGE;
+        ev.raw = m->data;
+        ev.raw_len = (size_t)(m->end - m->data);
+        ev.verified = -1;
+        struct sg_content c;
+        assert_int_equal(sg__content_build(a, &ev, &c), 0);
+        if (c.subject_len == 0 || c.text_len < 40 || c.mime_broken)
+            fail_msg("%s: subject %zu bytes, text %zu bytes, broken MIME %d", m->name,
+                     c.subject_len, c.text_len, (int)c.mime_broken);
+        struct sg_bayes_tokens t;
+        assert_int_equal(sg__bayes_tokenize(a, 1, &c, 0, &t), 0);
+        if (t.n < 30)
+            fail_msg("%s: only %u tokens", m->name, t.n);
+        sg__arena_reset(a);
+    }
+    struct sg_bayes *b = memory_model(SG_BAYES_DEFAULT_MIN_SPAM);
+    assert_true(sg__bayes_global_empty(b));
+    size_t learned[2];
+    assert_int_equal(sg__bayes_learn_seed(b, a, learned), 0);
+    assert_int_equal(learned[SG_BAYES_HAM], per_class[SG_BAYES_HAM]);
+    assert_int_equal(learned[SG_BAYES_SPAM], per_class[SG_BAYES_SPAM]);
+    assert_false(sg__bayes_global_empty(b));
+    struct sg_bayes_stats st;
+    assert_int_equal(sg__bayes_stats(b, NULL, &st), 0);
+    assert_int_equal(st.ham_msgs, per_class[SG_BAYES_HAM]);
+    assert_int_equal(st.spam_msgs, per_class[SG_BAYES_SPAM]);
+    assert_true(st.tokens > 10000);
+    sg__bayes_free(b);
+    sg__arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -801,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_learn_unlearn_symmetry),
         cmocka_unit_test(test_tenant_vs_global),
         cmocka_unit_test(test_model_cap),
+        cmocka_unit_test(test_seed_corpus),
         cmocka_unit_test_setup_teardown(test_persistence, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_two_writers, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_classify_while_learning, tmp_setup, tmp_teardown),
