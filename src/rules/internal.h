@@ -95,7 +95,7 @@ struct sg_rules {
     uint8_t *expr_som;    /* 1 when the expression reports where its match starts */
     size_t npatterns;     /* rules with expressions in db */
     bool uses_brand;      /* some expr rule reads FROM_BRAND_MISMATCH: worth computing */
-    bool uses_url_brand;  /* some expr rule reads URL_BRAND_LOOKALIKE */
+    bool uses_url_brand;  /* some expr rule reads URL_ or FROM_DOMAIN_BRAND_LOOKALIKE */
     bool uses_text_chars; /* some expr rule reads text_chars: worth counting */
     uint64_t id;          /* unique per load, so a scratch knows whom it was made for */
     struct sg__brand *brands;

@@ -1006,7 +1006,8 @@ static void resolve_names(struct loader *L)
                 nd->ref = (uint32_t)fact;
                 if (fact == SG_FACT_FROM_BRAND_MISMATCH && r->state != SG__RS_OFF)
                     rs->uses_brand = true;
-                if (fact == SG_FACT_URL_BRAND_LOOKALIKE && r->state != SG__RS_OFF)
+                if ((fact == SG_FACT_URL_BRAND_LOOKALIKE ||
+                     fact == SG_FACT_FROM_DOMAIN_BRAND_LOOKALIKE) && r->state != SG__RS_OFF)
                     rs->uses_url_brand = true;
                 if (fact == SG_FACT_TEXT_CHARS && r->state != SG__RS_OFF)
                     rs->uses_text_chars = true;

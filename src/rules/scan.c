@@ -8,6 +8,7 @@
 #include "rules/internal.h"
 #include "text/content.h"
 #include "text/normalize.h"
+#include "text/urls.h"
 #include "util/alloc.h"
 #include "util/arena.h"
 
@@ -135,6 +136,13 @@ static const char *const service_words[] = {
     "serviço", "servicio", "servicios", "serviços", "shipping", "sicherheit", "soporte", "store",
     "suporte", "support", "system", "team", "the", "tracking", "update", "updates",
     "verification", "your", "équipe", "sécurité", "beveiliging", "rekening",
+    /* departments and desks in the six languages of the shipped rules (session 4) */
+    "abo", "abonnement", "alerta", "alertas", "aviso", "avisos", "bank", "banking", "banco",
+    "betalingen", "careers", "commande", "distribuição", "distribución", "envíos", "envios",
+    "facturación", "facturacion", "facturation", "fidélité", "fidelite", "hiring", "hr",
+    "loyalty", "notificaciones", "notificações", "order", "orders", "pagamento", "pagamentos",
+    "pago", "pagos", "paiement", "paiements", "pedidos", "recruitment", "renewal", "renewals",
+    "rh", "servicedesk", "subscription", "subscriptions", "zahlung", "zahlungen",
 };
 
 static bool is_service_word(const char *w, size_t n)
@@ -185,24 +193,26 @@ static bool domain_belongs(const char *domain, const char *registrable, const ch
     return n > dl && domain[n - dl - 1] == '.' && memcmp(domain + n - dl, d, dl) == 0;
 }
 
+/* The From address's domain, lower case, into buf; 0 when there is none. */
+static size_t sender_domain(const char *from_addr, char *buf, size_t cap)
+{
+    const char *at = from_addr ? strrchr(from_addr, '@') : NULL;
+    size_t n = 0;
+    for (const char *p = at ? at + 1 : ""; *p && *p != '>' && *p != ' ' && n + 1 < cap; p++)
+        buf[n++] = *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p;
+    while (n && buf[n - 1] == '.')
+        n--;
+    buf[n] = '\0';
+    return n;
+}
+
 bool sg__rules_brand_mismatch(const struct sg_rules *rs, struct sg_arena *arena,
                               const char *from_name, const char *from_addr)
 {
     if (!rs || !rs->nbrands || !from_name || !from_name[0] || !from_addr)
         return false;
-    const char *at = strrchr(from_addr, '@');
-    if (!at)
-        return false;
     char domain[256];
-    size_t n = 0;
-    for (const char *p = at + 1; *p && *p != '>' && *p != ' ' && n + 1 < sizeof domain; p++) {
-        char c = *p;
-        domain[n++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-    }
-    while (n && domain[n - 1] == '.')
-        n--;
-    domain[n] = '\0';
-    if (n == 0)
+    if (sender_domain(from_addr, domain, sizeof domain) == 0)
         return false;
     size_t name_len = strlen(from_name);
     if (name_len > 1024)
@@ -254,11 +264,16 @@ static size_t squash_name(const char *name, char *out, size_t cap)
     return n >= 3 ? n : 0;
 }
 
+/* A brand name this long also counts at the start of a longer part ("disneyplus-billing",
+ * "netflixsupport"): shorter ones are too often the start of an ordinary word ("apple" of
+ * "applebees", "ups" of "upset"). */
+enum { BRAND_PREFIX_MIN = 6 };
+
 /* Whether host[0..n) with digits read as the letters they imitate ("paypa1", "micr0soft") is the
- * squashed name. */
+ * squashed name, or for a long name starts with it. */
 static bool host_part_is(const char *s, size_t n, const char *name, size_t len)
 {
-    if (n != len)
+    if (n != len && (n < len || len < BRAND_PREFIX_MIN))
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i] == '0' ? 'o' : s[i] == '1' ? 'l' : s[i];
@@ -287,15 +302,14 @@ static bool label_names(const char *label, size_t n, const char *name, size_t le
     return j < n && host_part_is(joined, j, name, len);
 }
 
-/* A link whose host uses a brand's name although the brand does not own it: a label of the
+/* A host that uses a brand's name although the brand does not own it: a label of the
  * registrable domain names the brand ("dhl-zoll-paket.top", "secure-paypa1.com"), or the host
  * carries the brand's own domain among its subdomain labels ("www.paypal.com.check.example"). The
  * brand's own domains (brands.yaml) and their subdomains never count. */
-static bool url_uses_brand(const struct sg_rules *rs, const struct sg_text_url *u)
+static bool host_uses_brand(const struct sg_rules *rs, const char *host, const char *dom)
 {
-    if (!u->host || !u->domain)
+    if (!host || !dom || dom < host || dom > host + strlen(host))
         return false;
-    const char *host = u->host, *dom = u->domain;
     const char *dot = strchr(dom, '.');
     size_t label_len = dot ? (size_t)(dot - dom) : strlen(dom);
     size_t sub_len = (size_t)(dom - host); /* the subdomain labels and their dot */
@@ -326,6 +340,7 @@ static bool url_uses_brand(const struct sg_rules *rs, const struct sg_text_url *
     }
     return false;
 }
+
 
 static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
                           struct sg_arena *arena, double *f)
@@ -367,7 +382,14 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
                 f[url_facts[k].fact] += 1;
     f[SG_FACT_URL_BRAND_LOOKALIKE] = 0;
     for (size_t u = 0; rs->uses_url_brand && c->urls && u < c->nurls; u++)
-        f[SG_FACT_URL_BRAND_LOOKALIKE] += url_uses_brand(rs, &c->urls[u]);
+        f[SG_FACT_URL_BRAND_LOOKALIKE] += host_uses_brand(rs, c->urls[u].host, c->urls[u].domain);
+    char from_domain[256];
+    const char *from_registrable = NULL;
+    if (sender_domain(c->from_addr, from_domain, sizeof from_domain) && rs->psl)
+        from_registrable = psl_registrable_domain(rs->psl, from_domain);
+    f[SG_FACT_FROM_ABUSED_TLD] = sg__url_abused_tld(from_registrable);
+    f[SG_FACT_FROM_DOMAIN_BRAND_LOOKALIKE] =
+        rs->uses_url_brand && host_uses_brand(rs, from_domain, from_registrable);
     f[SG_FACT_FROM_BRAND_MISMATCH] =
         rs->uses_brand && sg__rules_brand_mismatch(rs, arena, c->from_name, c->from_addr) ? 1 : 0;
 }
