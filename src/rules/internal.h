@@ -117,6 +117,10 @@ void sg__norm_free(struct sg__norm *nm);
  * already be valid (checked with hs_expression_info); anything is memory-safe. Returns NULL, or
  * why the pattern cannot be expressed (a non-ASCII range). */
 const char *sg__norm_regex(struct sg__norm *nm, const char *re, size_t n, struct sg_strbuf *out);
+/* Whether the \b at re[at] touches a non-ASCII character, directly or through a group's
+ * alternatives, a class or optional atoms (boundary.c): byte-wise, such a \b never matches
+ * there, so sg__norm_regex leaves it out. */
+bool sg__regex_boundary_nonascii(const char *re, size_t n, size_t at);
 /* Appends word w[0..n) as a literal, with \b at each end that is a word character. */
 void sg__norm_word(struct sg__norm *nm, const char *w, size_t n, struct sg_strbuf *out);
 /* Appends the normalised form of s[0..n) (text/normalize.c, as message text) to out: brand

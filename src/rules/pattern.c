@@ -401,10 +401,10 @@ const char *sg__norm_regex(struct sg__norm *nm, const char *re, size_t n, struct
         switch (c) {
         case '\\':
             if (i + 1 < n && re[i + 1] == 'b' &&
-                (was_nonascii || (i + 2 < n && (unsigned char)re[i + 2] >= 0x80) ||
-                 (i + 2 < n && re[i + 2] == '[' && class_has_nonascii(re, n, i + 2)))) {
-                /* \b is ASCII: next to "é" (or a class that holds one) it would fail where
-                 * the text has that letter, so it is left out. */
+                (was_nonascii || sg__regex_boundary_nonascii(re, n, i))) {
+                /* \b is ASCII: next to "é" (or a class, a group's alternative or an optional
+                 * atom that can be one) it would fail where the text has that letter, so it is
+                 * left out. */
                 i += 2;
                 continue;
             }

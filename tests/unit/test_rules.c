@@ -616,6 +616,40 @@ static int scan_text(const struct sg_rules *rs, const char *subject, const char 
     return n;
 }
 
+/* A \b next to a non-ASCII letter, through a group's alternatives, a class or optional atoms,
+ * is left out (it could never match byte-wise); every other \b still holds. */
+static void test_boundaries_next_to_non_ascii(void **state)
+{
+    (void)state;
+    struct sg_rules *rs = load_ok(
+        "rules:\n"
+        "  - {code: ALT, score: 1, description: d., regex: '\\b(?:send|\u00fcberweisen) geld'}\n"
+        "  - {code: END, score: 1, description: d., regex: '(?:paid|pay\u00e9)\\b'}\n"
+        "  - {code: OPT, score: 1, description: d., regex: 'impay\u00e9e?s?\\b'}\n"
+        "  - {code: CLS, score: 1, description: d., regex: '\\b[\u00e9e]chec de livraison'}\n"
+        "  - {code: ASC, score: 1, description: d., regex: '\\bwebcam\\b'}\n",
+        SG_RULES_NO_BUILTIN);
+    struct sg_arena *a = sg__arena_new(0);
+    struct sg_rule_hit hits[16];
+    double total;
+    int n = scan_text(rs, "", "\u00dcberweisen Geld. Pay\u00e9. Amende impay\u00e9. "
+                      "\u00c9chec de livraison.", a, hits, &total);
+    assert_int_equal(n, 4);
+    assert_non_null(find_hit(hits, n, "ALT"));
+    assert_non_null(find_hit(hits, n, "END"));
+    assert_non_null(find_hit(hits, n, "OPT"));
+    assert_non_null(find_hit(hits, n, "CLS"));
+    /* A \b between ASCII characters stays: no match inside a word. (A left-out one is left out
+     * for every alternative of its group: "(?:paid|payé)" then also matches in "prepaid".) */
+    n = scan_text(rs, "", "mywebcams", a, hits, &total);
+    assert_null(find_hit(hits, n, "ASC"));
+    n = scan_text(rs, "", "my webcam. send geld", a, hits, &total);
+    assert_non_null(find_hit(hits, n, "ASC"));
+    assert_non_null(find_hit(hits, n, "ALT"));
+    sg__arena_free(a);
+    sg__rules_free(rs);
+}
+
 static void test_quotes_and_words(void **state)
 {
     struct sg_rules *rs = load_ok(
@@ -899,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_case_files),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_quotes_and_words),
+        cmocka_unit_test(test_boundaries_next_to_non_ascii),
         cmocka_unit_test(test_expr_facts),
         cmocka_unit_test(test_channels_states),
         cmocka_unit_test(test_local_overrides),
