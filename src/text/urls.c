@@ -659,7 +659,10 @@ int sg__url_parse(struct sg_arena *a, const char *s, size_t len, unsigned flags,
         size_t at;
         host_facts(host, &at, &shortener);
         out->domain = at == SIZE_MAX ? NULL : host + at; /* points into host */
-        if (sg__url_abused_tld(out->domain))
+        /* A bare "sendmail.cf" or "julian.bond" in text is a file or a name far more often
+         * than a link: written without a scheme, only a path or "www." makes it one here. */
+        bool linkish = !(flags & SG_URL_SCHEMELESS) || pk > 1 || strncmp(host, "www.", 4) == 0;
+        if (linkish && sg__url_abused_tld(out->domain))
             flags |= SG_URL_ABUSED_TLD;
     }
     if (shortener)

@@ -277,10 +277,33 @@ static void caps(void **state)
     free(longu);
 }
 
+/* The abused-TLD flag: links under data/abused_tlds.txt, but not a bare file or name written
+ * without a scheme ("sendmail.cf", "julian.bond"). */
+static void abused_tlds(void **state)
+{
+    (void)state;
+    assert_true(one("pay at https://parcel-fee.top/pay", "https://parcel-fee.top/pay",
+                    "https://parcel-fee.top/pay").flags & SG_URL_ABUSED_TLD);
+    assert_true(one("go to claim-prize.xyz/win now", "claim-prize.xyz/win",
+                    "http://claim-prize.xyz/win").flags & SG_URL_ABUSED_TLD);
+    assert_true(one("see www.cheap-meds.click", "www.cheap-meds.click",
+                    "http://www.cheap-meds.click/").flags & SG_URL_ABUSED_TLD);
+    struct sg_url_list l = scan("edit sendmail.cf and ask julian.bond");
+    for (size_t i = 0; i < l.n; i++)
+        assert_false(l.v[i].flags & SG_URL_ABUSED_TLD);
+    assert_false(one("shop at https://flowers.shop/", "https://flowers.shop/",
+                     "https://flowers.shop/").flags & SG_URL_ABUSED_TLD);
+    assert_true(sg__url_abused_tld("x.top"));
+    assert_false(sg__url_abused_tld("topdesk.com"));
+    assert_false(sg__url_abused_tld(NULL));
+    assert_false(sg__url_abused_tld("localhost"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(with_scheme), cmocka_unit_test(schemeless),
+        cmocka_unit_test(abused_tlds),
         cmocka_unit_test(defanged),    cmocka_unit_test(ip_literals),
         cmocka_unit_test(userinfo),    cmocka_unit_test(idn),
         cmocka_unit_test(shorteners),  cmocka_unit_test(hrefs),
