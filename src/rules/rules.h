@@ -44,6 +44,7 @@ struct sg_content;
     X(URL_ABUSED_TLD, "URL_ABUSED_TLD", 1)                                                      \
     X(URL_BRAND_LOOKALIKE, "URL_BRAND_LOOKALIKE", 1)                                            \
     X(FROM_ABUSED_TLD, "FROM_ABUSED_TLD", 1)                                                    \
+    X(FROM_NAME_OTHER_ADDRESS, "FROM_NAME_OTHER_ADDRESS", 1)                                    \
     X(FROM_DOMAIN_BRAND_LOOKALIKE, "FROM_DOMAIN_BRAND_LOOKALIKE", 1)                            \
     X(URL_NEW_DOMAIN, "URL_NEW_DOMAIN", 0)                                                      \
     X(FROM_BRAND_MISMATCH, "FROM_BRAND_MISMATCH", 1)

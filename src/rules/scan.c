@@ -342,6 +342,32 @@ static bool host_uses_brand(const struct sg_rules *rs, const char *host, const c
 }
 
 
+/* The display name carries an email address at another registrable domain than the one the
+ * mail is from: "support@paypal.com" <x@mailer.example>, where a mail client shows the name.
+ * "bob@example.org via Forum" is how platforms and lists relay a member's mail: not counted. */
+static bool name_is_other_address(const struct sg_rules *rs, const char *from_name,
+                                  const char *from_registrable)
+{
+    const char *at = from_name ? strchr(from_name, '@') : NULL;
+    if (!at || !rs->psl || !from_registrable || strstr(from_name, " via "))
+        return false;
+    char domain[256];
+    size_t n = 0;
+    for (const char *p = at + 1; n + 1 < sizeof domain; p++) {
+        char c = *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+            break;
+        domain[n++] = c;
+    }
+    while (n && domain[n - 1] == '.')
+        n--;
+    domain[n] = '\0';
+    if (!memchr(domain, '.', n))
+        return false;
+    const char *named = psl_registrable_domain(rs->psl, domain);
+    return named && strcmp(named, from_registrable) != 0;
+}
+
 static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
                           struct sg_arena *arena, double *f)
 {
@@ -388,6 +414,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     if (sender_domain(c->from_addr, from_domain, sizeof from_domain) && rs->psl)
         from_registrable = psl_registrable_domain(rs->psl, from_domain);
     f[SG_FACT_FROM_ABUSED_TLD] = sg__url_abused_tld(from_registrable);
+    f[SG_FACT_FROM_NAME_OTHER_ADDRESS] = name_is_other_address(rs, c->from_name, from_registrable);
     f[SG_FACT_FROM_DOMAIN_BRAND_LOOKALIKE] =
         rs->uses_url_brand && host_uses_brand(rs, from_domain, from_registrable);
     f[SG_FACT_FROM_BRAND_MISMATCH] =
