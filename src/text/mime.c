@@ -259,22 +259,36 @@ struct b64_check {
     bool pad, bad;
 };
 
+/* What b64_feed makes of a byte: a table, because it looks at every byte of every base64 part. */
+enum { B64_BAD, B64_CHAR, B64_SPACE, B64_PAD };
+static const unsigned char b64_class[256] = {
+    ['A' ... 'Z'] = B64_CHAR, ['a' ... 'z'] = B64_CHAR, ['0' ... '9'] = B64_CHAR,
+    ['+'] = B64_CHAR,         ['/'] = B64_CHAR,         [' '] = B64_SPACE,
+    ['\t'] = B64_SPACE,       ['\r'] = B64_SPACE,       ['\n'] = B64_SPACE,
+    ['='] = B64_PAD,
+};
+
 static void b64_feed(struct b64_check *c, const char *buf, size_t n)
 {
+    const unsigned char *p = (const unsigned char *)buf;
     for (size_t i = 0; i < n && !c->bad; i++) {
-        unsigned char ch = (unsigned char)buf[i];
-        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
-            continue;
-        if (ch == '=') {
+        switch (b64_class[p[i]]) {
+        case B64_SPACE:
+            break;
+        case B64_PAD:
             c->pad = true;
             c->count++;
-            continue;
-        }
-        bool b64 = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-                   (ch >= '0' && ch <= '9') || ch == '+' || ch == '/';
-        if (!b64 || c->pad)
+            break;
+        case B64_CHAR:
+            if (c->pad) /* data after the padding */
+                c->bad = true;
+            c->count++;
+            break;
+        default:
             c->bad = true;
-        c->count++;
+            c->count++;
+            break;
+        }
     }
 }
 
@@ -463,8 +477,11 @@ static const char *const kept_headers[] = {
  * unfolded, without GMime's decoder (the costliest step of a parse). */
 static bool is_plain(const char *raw, size_t n)
 {
+    /* the bytes that may end plainness: 8-bit ones and the '=' of "=?" */
+    static const bool stop[256] = {['='] = true, [0x80 ... 0xFF] = true};
+    const unsigned char *p = (const unsigned char *)raw;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)raw[i] >= 0x80 || (raw[i] == '=' && i + 1 < n && raw[i + 1] == '?'))
+        if (stop[p[i]] && (p[i] >= 0x80 || (i + 1 < n && p[i + 1] == '?')))
             return false;
     return true;
 }
@@ -746,6 +763,7 @@ struct fast_fields {
         const char *v;
         size_t n;
     } last[NLAST], first[NLAST + 1]; /* first[NLAST]: the first Message-ID that is not plain */
+    const char *subject;             /* the last Subject read by plain_value, whole; or NULL */
     bool ok;                         /* every field well-formed, ended by an empty line */
 };
 
@@ -855,6 +873,11 @@ static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *l
                 else if (!(value = plain ? plain_value(a, v, vn)
                                          : decoded_value(a, fast->opts, v, vn)))
                     return NULL;
+                /* A plain value is what GMime's unfolding and decoding would give (the
+                 * reference reads plain header values that way too), unless plain_value cut it
+                 * short before unfolding. */
+                if (last == LAST_SUBJECT)
+                    fast->subject = plain && vn <= SG_MIME_MAX_HEADER_VALUE ? value : NULL;
             }
         } else if (!give && kept) {
             if (strcmp(kept, "Received") == 0 && ++received > 3)
@@ -1049,16 +1072,17 @@ static bool parse_fast(struct sg_arena *a, const char *raw, size_t len, struct s
         if (!w.failed)
             read_body_headers(&w, body);
         if (!w.failed) {
-            char *subject = NULL;
-            if (f.last[LAST_SUBJECT].v) {
+            const char *subject = f.subject;
+            char *decoded = NULL;
+            if (!subject && f.last[LAST_SUBJECT].v) {
                 char *rawv = g_strndup(f.last[LAST_SUBJECT].v, f.last[LAST_SUBJECT].n);
                 char *unfolded = g_mime_utils_header_unfold(rawv);
-                subject = g_mime_utils_header_decode_text(opts, unfolded);
+                subject = decoded = g_mime_utils_header_decode_text(opts, unfolded);
                 g_free(unfolded);
                 g_free(rawv);
             }
             put_senders(&w, from, reply, subject);
-            g_free(subject);
+            g_free(decoded);
         }
         read_body(&w, body, raw, len);
         *rc = w.failed ? SG_ENOMEM : out->over_limit ? SG_ETOOBIG : 0;

@@ -374,6 +374,15 @@ static void fast_path(void **state)
     assert_true(m.broken);
     same_both_ways("Message-ID: <a@x>\nMessage-ID: <b@x>\n\nx\n", &m);
     assert_false(m.broken);
+    /* a plain Subject longer than the value limit, folded: cut after unfolding */
+    char *long_subject = malloc(12000); /* 9 + 1000 * 11 + 15 */
+    strcpy(long_subject, "Subject: ");
+    for (int i = 0; i < 1000; i++)
+        strcat(long_subject, "word\r\n    ");
+    strcat(long_subject, "end\r\n\r\nbody\r\n");
+    same_both_ways(long_subject, &m);
+    assert_true(strlen(m.subject) > 4000);
+    free(long_subject);
     /* where it steps aside: repeated or unreadable address fields */
     same_both_ways("From: a@x\nFrom: b@y\nReply-To: c@z\nReply-To: d@w\n\nx\n", &m);
     same_both_ways("From: <<<@@@\nReply-To: ,,,\n\nx\n", &m);
