@@ -208,6 +208,15 @@ char *sg__mime_to_utf8(struct sg_arena *a, const char *charset, const char *s, s
         *out_len = raw_len;
         return o.p;
     }
+    if (raw == s && utf8) { /* checked clean above (and cut at a character): a plain copy */
+        char *d = sg__arena_alloc(a, raw_len + 1);
+        if (!d)
+            return NULL;
+        memcpy(d, raw, raw_len);
+        d[raw_len] = '\0';
+        *out_len = raw_len;
+        return d;
+    }
     return sg__utf8_clean(a, raw, raw_len, out_len);
 }
 
