@@ -10,7 +10,7 @@
 #include "sendguard.h"
 #include "text/content.h"
 #include "text/mime.h"
-#include "text/mime_compare.h"
+#include "text/same.h"
 #include "util/arena.h"
 #include "util/utf8.h"
 

@@ -1,9 +1,11 @@
-/* Whether two MIME readings are the same, field by field: the fast path of sg__mime_parse is
- * checked against the reference reading with it (tests/unit/test_mime.c, fuzz/fuzz_mime.c). */
-#include "text/mime_compare.h"
+/* Whether two readings are the same, field by field: the fast paths (sg__mime_parse's, the HTML
+ * pre-pass) are checked against their reference readings with these (the unit tests of mime.c
+ * and html.c, fuzz/fuzz_mime.c, fuzz/fuzz_html.c). */
+#include "text/same.h"
 
 #include <string.h>
 
+#include "text/html.h"
 #include "text/mime.h"
 
 static bool same_str(const char *x, const char *y)
@@ -34,5 +36,19 @@ bool sg__mime_same(const struct sg_mime *x, const struct sg_mime *y)
         if (!same_str(a->name, b->name) || !same_str(a->type, b->type) || a->size != b->size)
             return false;
     }
+    return true;
+}
+
+bool sg__html_same(const struct sg_html *x, const struct sg_html *y)
+{
+    if (x->text_len != y->text_len || memcmp(x->text, y->text, x->text_len) != 0 ||
+        x->nlinks != y->nlinks || x->hidden_chars != y->hidden_chars || x->forms != y->forms ||
+        x->password_inputs != y->password_inputs || x->images != y->images ||
+        x->images_without_text != y->images_without_text || x->truncated != y->truncated)
+        return false;
+    for (size_t i = 0; i < x->nlinks; i++)
+        if (!same_str(x->links[i].href, y->links[i].href) ||
+            !same_str(x->links[i].anchor, y->links[i].anchor))
+            return false;
     return true;
 }
