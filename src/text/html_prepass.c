@@ -75,15 +75,20 @@ static size_t skip_blanks(const struct pass *p, size_t j)
     return j;
 }
 
-/* The attributes html.c reads (read_attrs): the rest go. */
+/* The attributes html.c reads (read_attrs): the rest go. By first letter: it is asked of every
+ * attribute of the document. */
 static bool read_by_html_c(const char *n)
 {
-    static const char *const kept[] = {"style", "hidden", "bgcolor", "color", "width",
-                                       "height", "alt", "type", "href", "action", NULL};
-    for (const char *const *k = kept; *k; k++)
-        if (strcmp(*k, n) == 0)
-            return true;
-    return false;
+    switch (n[0]) {
+    case 'a': return !strcmp(n, "alt") || !strcmp(n, "action");
+    case 'b': return !strcmp(n, "bgcolor");
+    case 'c': return !strcmp(n, "color");
+    case 'h': return !strcmp(n, "href") || !strcmp(n, "height") || !strcmp(n, "hidden");
+    case 's': return !strcmp(n, "style");
+    case 't': return !strcmp(n, "type");
+    case 'w': return !strcmp(n, "width");
+    default: return false;
+    }
 }
 
 /* At an end of tag (">" or "/>")? */
