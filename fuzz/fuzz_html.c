@@ -1,6 +1,7 @@
 /* Fuzz harness: any bytes as an HTML document. The visible text must be valid UTF-8 within the
- * limit given, links and counts consistent; the links then go through the URL parser and the
- * text through normalisation. */
+ * limit given, links and counts consistent, and the same with and without the pre-pass
+ * (html_prepass.c); the links then go through the URL parser and the text through
+ * normalisation. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "sendguard.h"
 #include "text/html.h"
 #include "text/normalize.h"
+#include "text/same.h"
 #include "text/urls.h"
 #include "util/arena.h"
 #include "util/utf8.h"
@@ -37,6 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sg_html h;
     size_t max = 1 + size % 4096; /* vary the limit to reach the truncation paths */
     if (!html || sg__html_extract(arena, html, n, max, &h) != 0)
+        abort();
+    struct sg_html ref;
+    if (sg__html_extract_reference(arena, html, n, max, &ref) != 0 || !sg__html_same(&h, &ref))
         abort();
     check_utf8(h.text, h.text_len);
     if (h.text_len > max || h.nlinks > SG_HTML_MAX_LINKS)

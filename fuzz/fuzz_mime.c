@@ -1,6 +1,7 @@
 /* Fuzz harness: any bytes as a raw RFC 822 message, read by the MIME layer and then built into
  * content (HTML, URLs and normalisation on whatever text comes out). Every string handed back
- * must be valid UTF-8 within its stated length, and the limits must hold. */
+ * must be valid UTF-8 within its stated length, the limits must hold, and the fast path must
+ * read the message exactly as the reference (whole-message) reading does. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "sendguard.h"
 #include "text/content.h"
 #include "text/mime.h"
+#include "text/same.h"
 #include "util/arena.h"
 #include "util/utf8.h"
 
@@ -60,6 +62,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_str(m.from_name);
     check_str(m.from_addr);
     check_str(m.reply_to);
+    struct sg_mime ref;
+    if (sg__mime_parse_reference(arena, (const char *)data, size, &ref) != rc ||
+        !sg__mime_same(&m, &ref))
+        abort();
 
     struct sg_event ev = {.type = SG_EV_MESSAGE, .raw = (const char *)data, .raw_len = size};
     struct sg_content c;

@@ -940,8 +940,9 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
          * most of the pairs' reach at the words' false-positive rate (docs/bayes.md has the
          * measurements). */
         struct sg_bayes_sums all = {0}, words = {0};
-        /* An unseen token is x for every token: one test covers them all. */
-        bool unseen_counts = fabs(p->robx - 0.5) > p->min_dev;
+        /* An unseen token is x for every token: its test and logarithms, once. */
+        double unseen_ln_f = 0, unseen_ln_1f = 0;
+        bool unseen_counts = sg__bayes_term(p->robx, p->min_dev, &unseen_ln_f, &unseen_ln_1f);
         /* Most tokens of a message have small counts (hapaxes and their like), and f with its
          * two logarithms depends on the counts alone: each small pair is computed once per
          * call. The same values are added in the same order, so the result does not move. */
@@ -970,9 +971,9 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
             bool is_word = !(t->pair && t->pair[i]);
             if (!cnt[c][0] && !cnt[c][1]) {
                 if (unseen_counts) {
-                    sg__bayes_sums_add(&all, p->robx, p->min_dev);
+                    sums_add_term(&all, unseen_ln_f, unseen_ln_1f);
                     if (is_word)
-                        sg__bayes_sums_add(&words, p->robx, p->min_dev);
+                        sums_add_term(&words, unseen_ln_f, unseen_ln_1f);
                 }
                 continue;
             }
@@ -995,9 +996,12 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
             }
             double f = sg__bayes_robinson(spam, ham, sc->spam_msgs, sc->ham_msgs, p->robs,
                                           p->robx);
-            sg__bayes_sums_add(&all, f, p->min_dev);
-            if (is_word)
-                sg__bayes_sums_add(&words, f, p->min_dev);
+            double ln_f, ln_1f; /* the logarithms once for both sums */
+            if (sg__bayes_term(f, p->min_dev, &ln_f, &ln_1f)) {
+                sums_add_term(&all, ln_f, ln_1f);
+                if (is_word)
+                    sums_add_term(&words, ln_f, ln_1f);
+            }
         }
         out->tokens_used = all.n;
         out->p_all = sg__bayes_indicator(&all);

@@ -13,6 +13,7 @@
 #include <libxml/parserInternals.h>
 
 #include "sendguard.h"
+#include "text/html_prepass.h"
 #include "util/arena.h"
 
 enum { MAX_DEPTH = 128, NO_COLOR = -1 };
@@ -810,8 +811,8 @@ static void init_xml(void)
     xmlInitParser();
 }
 
-int sg__html_extract(struct sg_arena *a, const char *html, size_t len, size_t max_text,
-                     struct sg_html *out)
+static int extract(struct sg_arena *a, const char *html, size_t len, size_t max_text,
+                   struct sg_html *out, bool prepass)
 {
     memset(out, 0, sizeof *out);
     if (len > (64u << 20))
@@ -834,6 +835,8 @@ int sg__html_extract(struct sg_arena *a, const char *html, size_t len, size_t ma
         return 0;
     }
 
+    if (prepass) /* libxml2's cost is per byte: the bytes nothing here reads go first */
+        len = sg__html_prepass(a, html, len, &html);
     htmlParserCtxtPtr ctxt = htmlCreateMemoryParserCtxt(html, (int)len);
     if (!ctxt)
         return SG_ENOMEM;
@@ -877,4 +880,16 @@ int sg__html_extract(struct sg_arena *a, const char *html, size_t len, size_t ma
     out->links = s->links;
     out->nlinks = s->nlinks;
     return 0;
+}
+
+int sg__html_extract(struct sg_arena *a, const char *html, size_t len, size_t max_text,
+                     struct sg_html *out)
+{
+    return extract(a, html, len, max_text, out, true);
+}
+
+int sg__html_extract_reference(struct sg_arena *a, const char *html, size_t len,
+                               size_t max_text, struct sg_html *out)
+{
+    return extract(a, html, len, max_text, out, false);
 }

@@ -37,4 +37,9 @@ struct sg_html {
 int sg__html_extract(struct sg_arena *a, const char *html, size_t len, size_t max_text,
                      struct sg_html *out);
 
+/* sg__html_extract without the pre-pass (html_prepass.h): libxml2 reads the whole document. The
+ * reference the pre-pass must agree with, for tests and fuzzing. */
+int sg__html_extract_reference(struct sg_arena *a, const char *html, size_t len,
+                               size_t max_text, struct sg_html *out);
+
 #endif

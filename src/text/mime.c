@@ -208,6 +208,15 @@ char *sg__mime_to_utf8(struct sg_arena *a, const char *charset, const char *s, s
         *out_len = raw_len;
         return o.p;
     }
+    if (raw == s && utf8) { /* checked clean above (and cut at a character): a plain copy */
+        char *d = sg__arena_alloc(a, raw_len + 1);
+        if (!d)
+            return NULL;
+        memcpy(d, raw, raw_len);
+        d[raw_len] = '\0';
+        *out_len = raw_len;
+        return d;
+    }
     return sg__utf8_clean(a, raw, raw_len, out_len);
 }
 
@@ -259,22 +268,36 @@ struct b64_check {
     bool pad, bad;
 };
 
+/* What b64_feed makes of a byte: a table, because it looks at every byte of every base64 part. */
+enum { B64_BAD, B64_CHAR, B64_SPACE, B64_PAD };
+static const unsigned char b64_class[256] = {
+    ['A' ... 'Z'] = B64_CHAR, ['a' ... 'z'] = B64_CHAR, ['0' ... '9'] = B64_CHAR,
+    ['+'] = B64_CHAR,         ['/'] = B64_CHAR,         [' '] = B64_SPACE,
+    ['\t'] = B64_SPACE,       ['\r'] = B64_SPACE,       ['\n'] = B64_SPACE,
+    ['='] = B64_PAD,
+};
+
 static void b64_feed(struct b64_check *c, const char *buf, size_t n)
 {
+    const unsigned char *p = (const unsigned char *)buf;
     for (size_t i = 0; i < n && !c->bad; i++) {
-        unsigned char ch = (unsigned char)buf[i];
-        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
-            continue;
-        if (ch == '=') {
+        switch (b64_class[p[i]]) {
+        case B64_SPACE:
+            break;
+        case B64_PAD:
             c->pad = true;
             c->count++;
-            continue;
-        }
-        bool b64 = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-                   (ch >= '0' && ch <= '9') || ch == '+' || ch == '/';
-        if (!b64 || c->pad)
+            break;
+        case B64_CHAR:
+            if (c->pad) /* data after the padding */
+                c->bad = true;
+            c->count++;
+            break;
+        default:
             c->bad = true;
-        c->count++;
+            c->count++;
+            break;
+        }
     }
 }
 
@@ -463,8 +486,11 @@ static const char *const kept_headers[] = {
  * unfolded, without GMime's decoder (the costliest step of a parse). */
 static bool is_plain(const char *raw, size_t n)
 {
+    /* the bytes that may end plainness: 8-bit ones and the '=' of "=?" */
+    static const bool stop[256] = {['='] = true, [0x80 ... 0xFF] = true};
+    const unsigned char *p = (const unsigned char *)raw;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)raw[i] >= 0x80 || (raw[i] == '=' && i + 1 < n && raw[i + 1] == '?'))
+        if (stop[p[i]] && (p[i] >= 0x80 || (i + 1 < n && p[i + 1] == '?')))
             return false;
     return true;
 }
@@ -588,22 +614,60 @@ static InternetAddressMailbox *first_mailbox(InternetAddressList *list, int dept
     return NULL;
 }
 
-static void read_senders(struct walk *w, GMimeMessage *msg)
+/* The sender fields from the address lists of From and Reply-To and the decoded Subject. */
+static void put_senders(struct walk *w, InternetAddressList *from_list,
+                        InternetAddressList *reply_list, const char *subject)
 {
     struct sg_mime *m = w->out;
-    InternetAddressMailbox *from = first_mailbox(g_mime_message_get_from(msg), 0);
+    InternetAddressMailbox *from = first_mailbox(from_list, 0);
     if (from) {
         const char *name = internet_address_get_name(INTERNET_ADDRESS(from));
         if (name && *name)
             m->from_name = dup_clean(w->a, name, 1024);
         m->from_addr = dup_clean(w->a, internet_address_mailbox_get_addr(from), 1024);
     }
-    InternetAddressMailbox *rt = first_mailbox(g_mime_message_get_reply_to(msg), 0);
+    InternetAddressMailbox *rt = first_mailbox(reply_list, 0);
     if (rt)
         m->reply_to = dup_clean(w->a, internet_address_mailbox_get_addr(rt), 1024);
-    const char *subject = g_mime_message_get_subject(msg);
     if (subject)
         m->subject = dup_clean(w->a, subject, 4096);
+}
+
+static void read_senders(struct walk *w, GMimeMessage *msg)
+{
+    put_senders(w, g_mime_message_get_from(msg), g_mime_message_get_reply_to(msg),
+                g_mime_message_get_subject(msg));
+}
+
+/* An address field's raw value parsed as GMime's message parses it; false when GMime's parser
+ * gives up on it (the message then keeps what it read before failing, which the public parser
+ * does not return: the fast path is not taken). *list is NULL when there is no such field. */
+static bool parse_addresses(GMimeParserOptions *opts, const char *v, size_t n,
+                            InternetAddressList **list)
+{
+    *list = NULL;
+    if (!v)
+        return true;
+    char *raw = g_strndup(v, n);
+    *list = internet_address_list_parse(opts, raw);
+    g_free(raw);
+    return *list != NULL;
+}
+
+/* True when a message/rfc822 part is anywhere below obj (GMime parses them all, whatever the
+ * walk's limits). */
+static bool has_message_part(GMimeObject *obj)
+{
+    if (GMIME_IS_MESSAGE_PART(obj))
+        return true;
+    if (!GMIME_IS_MULTIPART(obj))
+        return false;
+    GMimeMultipart *mp = GMIME_MULTIPART(obj);
+    int n = g_mime_multipart_get_count(mp);
+    for (int i = 0; i < n; i++)
+        if (has_message_part(g_mime_multipart_get_part(mp, i)))
+            return true;
+    return false;
 }
 
 /* ---- entry --------------------------------------------------------------------------------- */
@@ -697,12 +761,55 @@ static bool for_gmime(const char *name, size_t n, const char *kept)
                     strcmp(kept, "Subject") == 0);
 }
 
+/* What the fast path (see parse_fast) needs from the top-level fields besides own: the raw
+ * value of From, Reply-To and the last Subject (the one GMime's message keeps), and whether the
+ * block could be read that way at all. */
+enum { LAST_FROM, LAST_REPLY_TO, LAST_SUBJECT, NLAST };
+
+struct fast_fields {
+    GMimeParserOptions *opts; /* for decoding the values that are not plain */
+    struct {
+        const char *v;
+        size_t n;
+    } last[NLAST], first[NLAST + 1]; /* first[NLAST]: the first Message-ID that is not plain */
+    const char *subject;             /* the last Subject read by plain_value, whole; or NULL */
+    bool ok;                         /* every field well-formed, ended by an empty line */
+};
+
+/* A value that is not plain, read as GMime's g_mime_header_get_value reads it (unfolded, then
+ * RFC 2047-decoded with the parse's options), into the arena. */
+static char *decoded_value(struct sg_arena *a, GMimeParserOptions *opts, const char *v, size_t n)
+{
+    char *raw = g_strndup(v, n);
+    char *unfolded = g_mime_utils_header_unfold(raw);
+    char *text = g_mime_utils_header_decode_text(opts, unfolded);
+    char *r = dup_clean(a, text ? text : "", SG_MIME_MAX_HEADER_VALUE);
+    g_free(text);
+    g_free(unfolded);
+    g_free(raw);
+    return r;
+}
+
+/* GMime's check of a repeated RFC 5322 single field on the fields it is given: a conflict when
+ * the raw value (up to a NUL) differs from the first one's. */
+static void check_repeat(struct fast_fields *f, int i, const char *v, size_t n, bool *conflict)
+{
+    if (!f->first[i].v)
+        f->first[i].v = v, f->first[i].n = n;
+    else if (f->first[i].n != n || memcmp(f->first[i].v, v, n) != 0)
+        *conflict = true;
+}
+
 /* raw[0..len) with the top-level fields read here or dropped taken out, in the arena; raw
  * itself when nothing is taken out (or out of memory: the unfiltered parse gives the same
  * result, only slower). Fields read here go to own; *conflict is set when a dropped single
- * field repeats with another value. */
+ * field repeats with another value.
+ * With fast set, only the Content-* fields are left for GMime (g_mime_parser_construct_part)
+ * and every kept field is read here, GMime's decoder doing those that are not plain; NULL when
+ * a field is not well-formed, the block has no empty line after it or own is full (the fast
+ * path is not taken: see sg__mime_parse). */
 static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *len,
-                                  struct own_fields *own, bool *conflict)
+                                  struct own_fields *own, bool *conflict, struct fast_fields *fast)
 {
     /* the RFC 5322 single fields GMime checks that are dropped */
     static const char *const single[] = {"Bcc", "Cc", "Date", "In-Reply-To", "References",
@@ -715,12 +822,17 @@ static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *l
     char *out = NULL;
     size_t k = 0;
     int received = 0;
+    bool blank = false;
     own->n = 0;
+    if (fast)
+        fast->ok = false;
     while (p < end) {
         const char *line_end = memchr(p, '\n', (size_t)(end - p));
         line_end = line_end ? line_end + 1 : end;
-        if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+        if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {
+            blank = true;
             break; /* the empty line: the body follows */
+        }
         /* one field: this line and its continuation lines */
         const char *field_end = line_end;
         while (field_end < end && (*field_end == ' ' || *field_end == '\t')) {
@@ -741,7 +853,42 @@ static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *l
             vn = (size_t)(nul - v);
         bool give = !well_formed || for_gmime(p, nn, kept);
         char *value = NULL;
-        if (!give && kept) {
+        if (fast) {
+            if (!well_formed)
+                return NULL;
+            give = nn >= 8 && g_ascii_strncasecmp(p, "Content-", 8) == 0;
+            if (!give && kept) {
+                bool plain = is_plain(v, vn);
+                int last = strcmp(kept, "From") == 0       ? LAST_FROM
+                           : strcmp(kept, "Reply-To") == 0 ? LAST_REPLY_TO
+                           : strcmp(kept, "Subject") == 0  ? LAST_SUBJECT
+                                                           : -1;
+                if (last >= 0) {
+                    /* How a message joins repeated address fields changed between GMime
+                     * builds (the last one, or all of them in order): left to the message. */
+                    if (last != LAST_SUBJECT && fast->last[last].v)
+                        return NULL;
+                    /* given to GMime before, so checked by it: repeated with another value */
+                    check_repeat(fast, last, v, vn, conflict);
+                    fast->last[last].v = v;
+                    fast->last[last].n = vn;
+                } else if (strcmp(kept, "Message-ID") == 0 && !plain) {
+                    check_repeat(fast, NLAST, v, vn, conflict); /* only those were given */
+                }
+                if (strcmp(kept, "Received") == 0 && ++received > 3)
+                    ; /* read_headers skips it: dropped */
+                else if (own->n == MAX_OWN_FIELDS)
+                    return NULL;
+                else if (!(value = plain ? plain_value(a, v, vn)
+                                         : decoded_value(a, fast->opts, v, vn)))
+                    return NULL;
+                /* A plain value is what GMime's unfolding and decoding would give (the
+                 * reference reads plain header values that way too), unless plain_value cut it
+                 * short before unfolding. */
+                if (last == LAST_SUBJECT)
+                    fast->subject = plain && vn <= SG_MIME_MAX_HEADER_VALUE ? value : NULL;
+            }
+        } else if (!give && kept) {
             if (strcmp(kept, "Received") == 0 && ++received > 3)
                 ; /* read_headers skips it: dropped */
             else if (!is_plain(v, vn) || own->n == MAX_OWN_FIELDS)
@@ -783,6 +930,11 @@ static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *l
         }
         p = field_end;
     }
+    if (fast) {
+        if (!blank)
+            return NULL;
+        fast->ok = true;
+    }
     if (!out) {
         own->n = 0;
         return raw;
@@ -793,57 +945,77 @@ static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *l
     return out;
 }
 
-int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mime *out)
+static GMimeParserOptions *new_options(struct sg_mime *out)
+{
+    GMimeParserOptions *opts = g_mime_parser_options_new();
+    static const char *fallback[] = {"utf-8", "windows-1252", NULL};
+    g_mime_parser_options_set_fallback_charsets(opts, fallback);
+    g_mime_parser_options_set_warning_callback(opts, on_warning, out);
+    return opts;
+}
+
+/* The walk and the checks after it, common to both paths; body is the top-level part. */
+static void read_body(struct walk *w, GMimeObject *body, const char *raw, size_t len)
+{
+    struct sg_mime *out = w->out;
+    if (!body)
+        out->broken = true;
+    walk(w, body, 0, -1);
+    int checks = 0;
+    if (!out->broken && missing_close(body, raw, len, 0, &checks))
+        out->broken = true;
+}
+
+/* Only Content-Type from the top-level part: the rest of the kept names are message fields. */
+static void read_body_headers(struct walk *w, GMimeObject *body)
+{
+    struct sg_mime *out = w->out;
+    size_t before = out->nheaders;
+    read_headers(w, body, NULL);
+    size_t k = before;
+    for (size_t i = before; i < out->nheaders; i++)
+        if (strcmp(out->headers[i].name, "Content-Type") == 0)
+            out->headers[k++] = out->headers[i];
+    out->nheaders = k;
+}
+
+/* The last line of t[0..n) starts with "--". */
+static bool ends_with_dash_line(const char *t, size_t n)
+{
+    size_t e = n && t[n - 1] == '\n' ? n - 1 : n, b = e;
+    while (b && t[b - 1] != '\n')
+        b--;
+    return e - b >= 2 && t[b] == '-' && t[b + 1] == '-';
+}
+
+/* The reference reading: GMime builds the whole message (g_mime_parser_construct_message). */
+static int parse_message(struct sg_arena *a, const char *raw, size_t len, struct sg_mime *out)
 {
     memset(out, 0, sizeof *out);
-    pthread_once(&gmime_once, init_gmime);
-    /* An mbox "From " line before the headers is not a header. */
-    if (len >= 5 && memcmp(raw, "From ", 5) == 0) {
-        const char *nl = memchr(raw, '\n', len);
-        size_t skip = nl ? (size_t)(nl - raw) + 1 : len;
-        raw += skip;
-        len -= skip;
-    }
     struct walk w = {.a = a, .out = out, .text_left = SG_MIME_MAX_TEXT};
     size_t flen = len;
     bool conflict = false;
     struct own_fields *own = sg__arena_alloc(a, sizeof *own);
     if (!own)
         return SG_ENOMEM;
-    const char *filtered = filter_headers(a, raw, &flen, own, &conflict);
+    const char *filtered = filter_headers(a, raw, &flen, own, &conflict, NULL);
     if (conflict)
         out->broken = true;
     GMimeStream *stream = g_mime_stream_mem_new_with_buffer(filtered, flen);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-    GMimeParserOptions *opts = g_mime_parser_options_new();
-    static const char *fallback[] = {"utf-8", "windows-1252", NULL};
-    g_mime_parser_options_set_fallback_charsets(opts, fallback);
-    g_mime_parser_options_set_warning_callback(opts, on_warning, out);
+    GMimeParserOptions *opts = new_options(out);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
     if (!msg) {
         out->broken = true;
     } else {
         GMimeObject *body = g_mime_message_get_mime_part(msg);
         read_headers(&w, GMIME_OBJECT(msg), own);
-        if (body && !w.failed) {
-            size_t before = out->nheaders;
-            read_headers(&w, body, NULL);
-            /* only Content-Type from there: the rest of the kept names are message headers */
-            size_t k = before;
-            for (size_t i = before; i < out->nheaders; i++)
-                if (strcmp(out->headers[i].name, "Content-Type") == 0)
-                    out->headers[k++] = out->headers[i];
-            out->nheaders = k;
-        }
+        if (body && !w.failed)
+            read_body_headers(&w, body);
         if (!w.failed)
             read_senders(&w, msg);
-        if (!body)
-            out->broken = true;
-        walk(&w, body, 0, -1);
-        int checks = 0;
-        if (!out->broken && missing_close(body, raw, len, 0, &checks))
-            out->broken = true;
+        read_body(&w, body, raw, len);
         g_object_unref(msg);
     }
     g_mime_parser_options_free(opts);
@@ -852,4 +1024,115 @@ int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mi
     if (w.failed)
         return SG_ENOMEM;
     return out->over_limit ? SG_ETOOBIG : 0;
+}
+
+/* The fast path. Building a GMimeMessage was half of GMime's cost: six address lists, a header
+ * object per field, each field's value decoded once to validate it and the sender fields parsed
+ * again, all torn down at the end, and none of it read but From, Reply-To and Subject. So GMime
+ * is given only the Content-* fields and builds the top-level part alone
+ * (g_mime_parser_construct_part); the kept fields are read as before (GMime's decoder for those
+ * that are not plain) and the sender fields go through GMime's address parser and decoder, as
+ * the message would have read them. The result is the reference's whenever
+ * the two parses differ in nothing but the message object, which is when:
+ * - every top-level field is well-formed and the block ends with an empty line: GMime's
+ *   message parse treats a bad first line (a stray "From ") and a block cut off by the end
+ *   differently from its part parse;
+ * - no header block starts at the very end (the last line is not a "--" line) and there is no
+ *   message/rfc822 part: a header block that finds no input at all leaves the parser in error,
+ *   which only the message parse reports (GMIME_WARN_MALFORMED_MESSAGE, read as broken);
+ * - From and Reply-To appear once each at most and GMime's address parser accepts them whole:
+ *   on a list it gives up on, the message keeps the addresses read before the failure, the
+ *   public parser none (and what a message makes of a repeated address field depends on the
+ *   GMime build: Debian's joins them, upstream 3.2.13 keeps the last);
+ * - the repeated single fields GMime would have checked (From, Reply-To, Subject, the
+ *   Message-IDs it was given) are checked here, like the dropped ones.
+ * Otherwise (rare) *rc is not set, false is returned and the reference reading is done. The
+ * unit tests and fuzz/fuzz_mime.c compare the two readings. */
+static bool parse_fast(struct sg_arena *a, const char *raw, size_t len, struct sg_mime *out,
+                       int *rc)
+{
+    memset(out, 0, sizeof *out);
+    struct own_fields *own = sg__arena_alloc(a, sizeof *own);
+    if (!own)
+        return false;
+    GMimeParserOptions *opts = new_options(out);
+    struct fast_fields f = {.opts = opts};
+    size_t flen = len;
+    bool conflict = false;
+    const char *filtered = filter_headers(a, raw, &flen, own, &conflict, &f);
+    InternetAddressList *from = NULL, *reply = NULL;
+    if (!filtered || !f.ok || ends_with_dash_line(filtered, flen) ||
+        !parse_addresses(opts, f.last[LAST_FROM].v, f.last[LAST_FROM].n, &from) ||
+        !parse_addresses(opts, f.last[LAST_REPLY_TO].v, f.last[LAST_REPLY_TO].n, &reply)) {
+        if (from)
+            g_object_unref(from);
+        g_mime_parser_options_free(opts);
+        return false;
+    }
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(filtered, flen);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeObject *body = g_mime_parser_construct_part(parser, opts);
+    bool taken = body && !has_message_part(body);
+    if (taken) {
+        struct walk w = {.a = a, .out = out, .text_left = SG_MIME_MAX_TEXT};
+        if (conflict)
+            out->broken = true;
+        read_headers(&w, NULL, own);
+        if (!w.failed)
+            read_body_headers(&w, body);
+        if (!w.failed) {
+            const char *subject = f.subject;
+            char *decoded = NULL;
+            if (!subject && f.last[LAST_SUBJECT].v) {
+                char *rawv = g_strndup(f.last[LAST_SUBJECT].v, f.last[LAST_SUBJECT].n);
+                char *unfolded = g_mime_utils_header_unfold(rawv);
+                subject = decoded = g_mime_utils_header_decode_text(opts, unfolded);
+                g_free(unfolded);
+                g_free(rawv);
+            }
+            put_senders(&w, from, reply, subject);
+            g_free(decoded);
+        }
+        read_body(&w, body, raw, len);
+        *rc = w.failed ? SG_ENOMEM : out->over_limit ? SG_ETOOBIG : 0;
+    }
+    if (body)
+        g_object_unref(body);
+    if (from)
+        g_object_unref(from);
+    if (reply)
+        g_object_unref(reply);
+    g_mime_parser_options_free(opts);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    return taken;
+}
+
+/* An mbox "From " line before the headers is not a header. */
+static void skip_from_line(const char **raw, size_t *len)
+{
+    if (*len >= 5 && memcmp(*raw, "From ", 5) == 0) {
+        const char *nl = memchr(*raw, '\n', *len);
+        size_t skip = nl ? (size_t)(nl - *raw) + 1 : *len;
+        *raw += skip;
+        *len -= skip;
+    }
+}
+
+int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mime *out)
+{
+    pthread_once(&gmime_once, init_gmime);
+    skip_from_line(&raw, &len);
+    int rc;
+    if (parse_fast(a, raw, len, out, &rc))
+        return rc;
+    return parse_message(a, raw, len, out);
+}
+
+int sg__mime_parse_reference(struct sg_arena *a, const char *raw, size_t len,
+                             struct sg_mime *out)
+{
+    pthread_once(&gmime_once, init_gmime);
+    skip_from_line(&raw, &len);
+    return parse_message(a, raw, len, out);
 }

@@ -45,6 +45,11 @@ void sg__mime_init(void);
 
 int sg__mime_parse(struct sg_arena *a, const char *raw, size_t len, struct sg_mime *out);
 
+/* sg__mime_parse as GMime's whole-message parse reads it, without the fast path (mime.c says
+ * when that is taken): the reference the fast path must agree with, for tests and fuzzing. */
+int sg__mime_parse_reference(struct sg_arena *a, const char *raw, size_t len,
+                             struct sg_mime *out);
+
 /* Converts s[0..n) from charset (NULL: undeclared) to UTF-8 in the arena. Undeclared text is
  * UTF-8 if it is valid, else windows-1252; latin1 and ASCII labels are read as windows-1252
  * (as browsers do); unknown charsets as undeclared. At most max output bytes are kept (cut at a

@@ -444,19 +444,25 @@ static bool grow(struct out *o, size_t need)
     return true;
 }
 
+/* grow's common case inline: the output writers call it for every word. */
+static inline bool reserve(struct out *o, size_t need)
+{
+    return o->len + need <= o->cap || grow(o, need);
+}
+
 static inline void put_byte(struct out *o, char b, uint32_t at)
 {
     if (o->space) {
         o->space = false;
         if (o->len > 0) {
-            if (o->len >= o->cap && !grow(o, 1))
+            if (!reserve(o, 1))
                 return;
             if (o->want_map)
                 o->map[o->len] = o->space_at;
             o->s[o->len++] = ' ';
         }
     }
-    if (o->len >= o->cap && !grow(o, 1))
+    if (!reserve(o, 1))
         return;
     if (o->want_map)
         o->map[o->len] = at;
@@ -471,7 +477,7 @@ static void put_ascii_word(struct out *o, const char *text, size_t from, size_t 
 {
     put_byte(o, ascii_maps[(unsigned char)text[from]].plain[0], (uint32_t)from);
     size_t n = to - from - 1;
-    if (n == 0 || !grow(o, n))
+    if (n == 0 || !reserve(o, n))
         return;
     char *d = o->s + o->len;
     const unsigned char *src = (const unsigned char *)text + from + 1;
@@ -563,10 +569,11 @@ static size_t put_word(struct out *o, const char *text, size_t len, size_t i)
     return end;
 }
 
-static bool ascii_alnum(unsigned char b)
-{
-    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9');
-}
+/* ASCII letters and digits: a table, since the main loop asks it of almost every byte. */
+static const bool alnum_table[256] = {['0' ... '9'] = true, ['A' ... 'Z'] = true,
+                                      ['a' ... 'z'] = true};
+
+static inline bool ascii_alnum(unsigned char b) { return alnum_table[b]; }
 
 int sg__normalize(struct sg_arena *a, const char *text, size_t len, bool want_map,
                   struct sg_norm *out)

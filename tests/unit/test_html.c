@@ -14,6 +14,8 @@
 
 #include "sendguard.h"
 #include "text/html.h"
+#include "text/html_prepass.h"
+#include "text/same.h"
 #include "util/arena.h"
 #include "support/arena_fixture.h"
 
@@ -246,13 +248,89 @@ static void fast_paths(void **state)
     free(want);
 }
 
+/* What the pre-pass leaves of html (the input itself when it steps aside). */
+static const char *prepassed(const char *html, bool *changed)
+{
+    size_t len = strlen(html);
+    const char *in = guarded(html, len), *out;
+    size_t n = sg__html_prepass(arena, in, len, &out);
+    *changed = out != in;
+    char *copy = sg__arena_alloc(arena, n + 1);
+    memcpy(copy, out, n);
+    copy[n] = '\0';
+    return copy;
+}
+
+/* The pre-pass (text/html_prepass.c): what it drops, where it steps aside, and that html.c
+ * reads the same either way. */
+static void prepass(void **state)
+{
+    bool changed;
+    /* unread attributes (any quoting), comment, style and script bodies go; the rest stays */
+    assert_string_equal(prepassed("<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.0//EN\">"
+                                  "<td class=\"a b\" WIDTH=3 id='x>y' nowrap bgcolor=#fff>t"
+                                  "<!-- a -- b --><style type=\"text/css\">p{}</style>"
+                                  "<SCRIPT>if (a</b) x();</Script ><a href=/x target=_blank>l</a>",
+                                  &changed),
+                        "<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.0//EN\">"
+                        "<td  WIDTH=3   bgcolor=#fff>t<!---->"
+                        "<style type=\"text/css\"></style><SCRIPT></Script ><a href=/x >l</a>");
+    assert_true(changed);
+    assert_string_equal(prepassed("<meta http-equiv=content-type content=\"text/html\">"
+                                  "<br class=x/><img src=a alt=b/>",
+                                  &changed),
+                        "<meta http-equiv=content-type content=\"text/html\"><br ><img  alt=b/>");
+    assert_string_equal(prepassed("a<!---->b<!-- x --!>c", &changed), "a<!---->b<!----!>c");
+    /* where it steps aside: unterminated comments, tags, quotes; a script body that starts with
+     * a tag or ends in another element's end tag; a NUL; DOCTYPE and PI it cannot end for sure */
+    const char *aside[] = {
+        "<p class=x>a<!-- never closed",
+        "<p class=x>a<td class=\"open",
+        "<p class=x",
+        "<p class=x><script></p>x</script>",
+        "<p class=x><style>a</styles>b</style>",
+        "<p class=x><style>never closed",
+        "<!DOCTYPE x SYSTEM 'a>b'><p class=x>",
+        "<!DOCTYPE x \"a>b\"><p class=x>",
+        "<?\xC3\xA9 x><p class=x>",
+        "<?xml x<p class=x>",
+    };
+    for (size_t i = 0; i < sizeof aside / sizeof aside[0]; i++) {
+        prepassed(aside[i], &changed);
+        assert_false(changed);
+    }
+    size_t len;
+    const char *out, *nul = guarded("<p class=x>a\0b", 14);
+    len = sg__html_prepass(arena, nul, 14, &out);
+    assert_true(out == nul && len == 14);
+    /* html.c reads the same with and without it, on all of the above and on broken markup */
+    const char *docs[] = {
+        "<td class=\"a b\" WIDTH=3 id='x>y' nowrap bgcolor=#fff>t<!-- a -- b -->u"
+        "<style type=\"text/css\">p{}</style><SCRIPT>x</Script ><a href=/x target=_blank>l</a>",
+        "<p style=\"display:none\" class=c>hidden</p><p>shown</p><font color=#fff>w</font>",
+        "<a href=x/>not empty</a><a title=t href = 'y' >z</a>< p>lt</ p>",
+        "<a / href=x>a</a><a href=x class=\"y\"href=z>b</a><div class>c</div>",
+        "<b>1</b><!-->2<!--->3-->4<!-- x --!>5",
+        "<form action=/p class=f><input type=password name=p></form><img src=x width=1 height=1>",
+        "<html><body class=a><body class=b>x</body></html>",
+        "<style>a</styles>b</style>c", "<p class=x><script></p>x</script>y",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        struct sg_html h, ref;
+        size_t n = strlen(docs[i]);
+        assert_int_equal(sg__html_extract(arena, guarded(docs[i], n), n, 4096, &h), 0);
+        assert_int_equal(sg__html_extract_reference(arena, guarded(docs[i], n), n, 4096, &ref), 0);
+        assert_true(sg__html_same(&h, &ref));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(visible_text), cmocka_unit_test(broken_markup),
         cmocka_unit_test(hidden_text),  cmocka_unit_test(links),
         cmocka_unit_test(forms_and_images), cmocka_unit_test(limits),
-        cmocka_unit_test(fast_paths),
+        cmocka_unit_test(fast_paths),   cmocka_unit_test(prepass),
     };
     return cmocka_run_group_tests(tests, arena_setup, arena_teardown);
 }

@@ -14,6 +14,7 @@
 
 #include "sendguard.h"
 #include "text/mime.h"
+#include "text/same.h"
 #include "util/arena.h"
 #include "support/arena_fixture.h"
 
@@ -325,12 +326,99 @@ static void conversions(void **state)
     assert_true(cut);
 }
 
+/* Parses raw both ways (the fast path and GMime's whole-message reading) and checks they agree;
+ * returns the fast reading in *m. */
+static void same_both_ways(const char *raw, struct sg_mime *m)
+{
+    size_t len = strlen(raw);
+    struct sg_mime ref;
+    int rc = sg__mime_parse(arena, guarded(raw, len), len, m);
+    assert_int_equal(sg__mime_parse_reference(arena, guarded(raw, len), len, &ref), rc);
+    assert_true(sg__mime_same(m, &ref));
+}
+
+static const char *header_of(const struct sg_mime *m, const char *name, int nth)
+{
+    for (size_t i = 0; i < m->nheaders; i++)
+        if (strcmp(m->headers[i].name, name) == 0 && nth-- == 0)
+            return m->headers[i].value;
+    return NULL;
+}
+
+/* The fast path (mime.c: parse_fast) against the reference, on what it reads itself and on each
+ * case where it must step aside. */
+static void fast_path(void **state)
+{
+    struct sg_mime m;
+    /* what it reads itself: plain and encoded fields, the senders, the order of the fields */
+    same_both_ways("Received: from a\r\n by b\r\nFrom: \"Ann B\" <ann@example.com>\r\n"
+                   "Subject: =?utf-8?q?caf=C3=A9?= now\r\nX-Mailer: M\xC3\xA9l 1.0\r\n"
+                   "Reply-To: <r@example.org>\r\nMIME-Version: 1.0\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\nMessage-ID: <1@x>\r\n\r\nhi\r\n",
+                   &m);
+    assert_string_equal(m.subject, "caf\xC3\xA9 now");
+    assert_string_equal(m.from_name, "Ann B");
+    assert_string_equal(m.from_addr, "ann@example.com");
+    assert_string_equal(m.reply_to, "r@example.org");
+    assert_string_equal(header_of(&m, "X-Mailer", 0), "M\xC3\xA9l 1.0");
+    assert_string_equal(header_of(&m, "Received", 0), "from a by b");
+    assert_string_equal(m.headers[m.nheaders - 1].name, "Content-Type");
+    assert_false(m.broken);
+    /* repeated single fields: the last Subject; another value is a conflict */
+    same_both_ways("From: a@x\nSubject: one\nSubject: two\n\nbody\n", &m);
+    assert_string_equal(m.subject, "two");
+    assert_true(m.broken);
+    same_both_ways("From: a@x\nSubject: one\nSubject: one\n\nbody\n", &m);
+    assert_false(m.broken);
+    same_both_ways("Message-ID: <=?utf-8?q?a?=>\nMessage-ID: <=?utf-8?q?b?=>\n\nx\n", &m);
+    assert_true(m.broken);
+    same_both_ways("Message-ID: <a@x>\nMessage-ID: <b@x>\n\nx\n", &m);
+    assert_false(m.broken);
+    /* a plain Subject longer than the value limit, folded: cut after unfolding */
+    size_t cap = 12000; /* 9 + 1000 * 11 + 15 */
+    char *long_subject = malloc(cap);
+    int k = snprintf(long_subject, cap, "Subject: ");
+    for (int i = 0; i < 1000; i++)
+        k += snprintf(long_subject + k, cap - (size_t)k, "word\r\n    ");
+    snprintf(long_subject + k, cap - (size_t)k, "end\r\n\r\nbody\r\n");
+    same_both_ways(long_subject, &m);
+    assert_true(strlen(m.subject) > 4000);
+    free(long_subject);
+    /* where it steps aside: repeated or unreadable address fields */
+    same_both_ways("From: a@x\nFrom: b@y\nReply-To: c@z\nReply-To: d@w\n\nx\n", &m);
+    same_both_ways("From: <<<@@@\nReply-To: ,,,\n\nx\n", &m);
+    /* a line that is not a field, a block cut off by the end, a stray From line */
+    same_both_ways("From: a@x\nnot a field\nSubject: s\n\nx\n", &m);
+    assert_true(m.broken);
+    same_both_ways("From: a@x\nSubject: s\n", &m);
+    same_both_ways("From a@x Mon Jan 1 00:00:00 2024\nFrom b@y Mon Jan 1 00:00:00 2024\n"
+                   "Subject: s\n\nx\n", &m);
+    /* a boundary as the last line (no header block after it), message/rfc822 parts */
+    same_both_ways("Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b\n", &m);
+    same_both_ways("Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b", &m);
+    same_both_ways("Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b\n\n", &m);
+    same_both_ways("Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+                   "Content-Type: message/rfc822\n\n", &m);
+    same_both_ways("Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+                   "Content-Type: message/rfc822\n\nSubject: inner\n\nin\n--b--\n", &m);
+    assert_int_equal(m.ntexts, 1);
+    same_both_ways("Content-Type: message/rfc822\n\nFrom: i@x\n\ninner\n", &m);
+    /* nested multiparts, conflicting Content-* fields, an alternative group */
+    same_both_ways("Content-Type: multipart/alternative; boundary=o\n"
+                   "Content-Transfer-Encoding: 7bit\nContent-Transfer-Encoding: base64\n\n"
+                   "--o\nContent-Type: text/plain\n\nplain\n--o\nContent-Type: text/html\n\n"
+                   "<p>html</p>\n--o--\n", &m);
+    assert_int_equal(m.ntexts, 2);
+    assert_true(m.broken);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(charsets),  cmocka_unit_test(transfer_encodings),
         cmocka_unit_test(structure), cmocka_unit_test(broken),
         cmocka_unit_test(limits),    cmocka_unit_test(conversions),
+        cmocka_unit_test(fast_path),
     };
     return cmocka_run_group_tests(tests, arena_setup, arena_teardown);
 }
