@@ -81,7 +81,8 @@ static bool expect(const char *s, size_t len, size_t *p, char c)
 int sg__time_parse(const char *s, size_t len, int64_t *out)
 {
     size_t p = 0;
-    int year, mon, day, hour, min, sec;
+    /* Zeroed although every path that reads them set them: GCC at -O3 cannot see it. */
+    int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0;
     if (!s || !digits(s, len, &p, 4, &year) || !expect(s, len, &p, '-') ||
         !digits(s, len, &p, 2, &mon) || !expect(s, len, &p, '-') ||
         !digits(s, len, &p, 2, &day))
