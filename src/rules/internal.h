@@ -100,11 +100,24 @@ struct sg_rules {
     uint64_t id;          /* unique per load, so a scratch knows whom it was made for */
     struct sg__brand *brands;
     size_t nbrands;
+    struct sg__host_brands *host_brands; /* the brands indexed for host names (host_brand.c) */
     struct sg__norm *norm;
     void *psl;            /* psl_ctx_t, for brand domains */
     char **files;
     size_t nfiles;
 };
+
+/* ---- brands in host names (host_brand.c) --------------------------------------------------- */
+struct sg__host_brands;
+/* Indexes rs->brands for sg__host_uses_brand: SG_ENOMEM or 0. */
+int sg__host_brands_build(struct sg_rules *rs);
+void sg__host_brands_free(struct sg__host_brands *hb);
+/* Whether host (whose registrable domain dom points into it) is built on a brand's name or own
+ * domain although the brand does not own it: URL_BRAND_LOOKALIKE, FROM_DOMAIN_BRAND_LOOKALIKE. */
+bool sg__host_uses_brand(const struct sg_rules *rs, const char *host, const char *dom);
+/* Whether domain (registrable: its registrable domain, or NULL) is d or under it; d may be
+ * "paypal.*", any registrable domain paypal.<public suffix>. */
+bool sg__brand_domain_belongs(const char *domain, const char *registrable, const char *d);
 
 /* ---- literal normalisation (pattern.c) ------------------------------------------------------
  * Rules are written in plain text; the message text they match is normalised (text/normalize.c:

@@ -1161,6 +1161,8 @@ static int load(const char *const *dirs, size_t ndirs, const char *sname, const 
         rs->psl = psl_latest(NULL);
         if (!rs->psl)
             rs->psl = (void *)psl_builtin();
+        if (!L.rc)
+            L.rc = sg__host_brands_build(rs);
     }
     sg__free(L.slots);
     sg__free(L.brand_layer);
@@ -1219,6 +1221,7 @@ void sg__rules_free(struct sg_rules *rs)
     for (size_t i = 0; i < rs->nbrands; i++)
         brand_clear(&rs->brands[i]);
     sg__free(rs->brands);
+    sg__host_brands_free(rs->host_brands);
     sg__norm_free(rs->norm);
     if (rs->psl && rs->psl != (void *)psl_builtin())
         psl_free(rs->psl);

@@ -180,19 +180,6 @@ static bool name_claims_brand(const char *name, size_t len, const char *brand)
     return true;
 }
 
-static bool domain_belongs(const char *domain, const char *registrable, const char *d)
-{
-    size_t dl = strlen(d), n = strlen(domain);
-    if (dl > 2 && d[dl - 2] == '.' && d[dl - 1] == '*') {
-        /* "paypal.*": the registrable domain is paypal.<public suffix> */
-        return registrable && strncmp(registrable, d, dl - 1) == 0 &&
-               strchr(registrable, '.') == registrable + dl - 2;
-    }
-    if (n == dl)
-        return memcmp(domain, d, n) == 0;
-    return n > dl && domain[n - dl - 1] == '.' && memcmp(domain + n - dl, d, dl) == 0;
-}
-
 /* The From address's domain, lower case, into buf; 0 when there is none. */
 static size_t sender_domain(const char *from_addr, char *buf, size_t cap)
 {
@@ -239,108 +226,13 @@ bool sg__rules_brand_mismatch(const struct sg_rules *rs, struct sg_arena *arena,
             }
             bool belongs = false;
             for (size_t k = 0; k < br->ndomains && !belongs; k++)
-                belongs = domain_belongs(domain, registrable, br->domains[k]);
+                belongs = sg__brand_domain_belongs(domain, registrable, br->domains[k]);
             mismatch = !belongs;
         }
     }
     sg__arena_free(own);
     return mismatch;
 }
-
-/* ---- brand names in link hosts ---- */
-
-/* A name squashed to ASCII letters and digits ("office 365" -> "office365"); 0 when it is not
- * ASCII or too short to mean a brand in a host name. */
-static size_t squash_name(const char *name, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        if (*p >= 0x80)
-            return 0;
-        if (((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) && n + 1 < cap)
-            out[n++] = (char)*p;
-    }
-    out[n] = '\0';
-    return n >= 3 ? n : 0;
-}
-
-/* A brand name this long also counts at the start of a longer part ("disneyplus-billing",
- * "netflixsupport"): shorter ones are too often the start of an ordinary word ("apple" of
- * "applebees", "ups" of "upset"). */
-enum { BRAND_PREFIX_MIN = 6 };
-
-/* Whether host[0..n) with digits read as the letters they imitate ("paypa1", "micr0soft") is the
- * squashed name, or for a long name starts with it. */
-static bool host_part_is(const char *s, size_t n, const char *name, size_t len)
-{
-    if (n != len && (n < len || len < BRAND_PREFIX_MIN))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i] == '0' ? 'o' : s[i] == '1' ? 'l' : s[i];
-        if (c != name[i])
-            return false;
-    }
-    return true;
-}
-
-/* Whether a label, or one of its hyphen-separated parts, or the label without its hyphens, is the
- * squashed name: "paypal-secure", "secure-paypal", "pay-pal". */
-static bool label_names(const char *label, size_t n, const char *name, size_t len)
-{
-    char joined[64];
-    size_t j = 0;
-    for (size_t i = 0; i < n;) {
-        size_t e = i;
-        while (e < n && label[e] != '-')
-            e++;
-        if (host_part_is(label + i, e - i, name, len))
-            return true;
-        for (size_t k = i; k < e && j + 1 < sizeof joined; k++)
-            joined[j++] = label[k];
-        i = e + 1;
-    }
-    return j < n && host_part_is(joined, j, name, len);
-}
-
-/* A host that uses a brand's name although the brand does not own it: a label of the
- * registrable domain names the brand ("dhl-zoll-paket.top", "secure-paypa1.com"), or the host
- * carries the brand's own domain among its subdomain labels ("www.paypal.com.check.example"). The
- * brand's own domains (brands.yaml) and their subdomains never count. */
-static bool host_uses_brand(const struct sg_rules *rs, const char *host, const char *dom)
-{
-    if (!host || !dom || dom < host || dom > host + strlen(host))
-        return false;
-    const char *dot = strchr(dom, '.');
-    size_t label_len = dot ? (size_t)(dot - dom) : strlen(dom);
-    size_t sub_len = (size_t)(dom - host); /* the subdomain labels and their dot */
-    for (size_t b = 0; b < rs->nbrands; b++) {
-        const struct sg__brand *br = &rs->brands[b];
-        bool named = false;
-        for (size_t k = 0; k < br->nnames && !named; k++) {
-            char name[64];
-            size_t len = squash_name(br->names[k], name, sizeof name);
-            named = len && label_names(dom, label_len, name, len);
-        }
-        for (size_t k = 0; k < br->ndomains && !named && sub_len > 1; k++) {
-            const char *d = br->domains[k];
-            size_t dl = strlen(d);
-            if (dl > 2 && d[dl - 1] == '*')
-                continue;
-            for (size_t i = 0; !named && i + dl < sub_len; i++)
-                named = (i == 0 || host[i - 1] == '.') && memcmp(host + i, d, dl) == 0 &&
-                        host[i + dl] == '.';
-        }
-        if (!named)
-            continue;
-        bool belongs = false;
-        for (size_t k = 0; k < br->ndomains && !belongs; k++)
-            belongs = domain_belongs(host, dom, br->domains[k]);
-        if (!belongs)
-            return true;
-    }
-    return false;
-}
-
 
 /* The display name carries an email address at another registrable domain than the one the
  * mail is from: "support@paypal.com" <x@mailer.example>, where a mail client shows the name.
@@ -408,7 +300,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
                 f[url_facts[k].fact] += 1;
     f[SG_FACT_URL_BRAND_LOOKALIKE] = 0;
     for (size_t u = 0; rs->uses_url_brand && c->urls && u < c->nurls; u++)
-        f[SG_FACT_URL_BRAND_LOOKALIKE] += host_uses_brand(rs, c->urls[u].host, c->urls[u].domain);
+        f[SG_FACT_URL_BRAND_LOOKALIKE] += sg__host_uses_brand(rs, c->urls[u].host, c->urls[u].domain);
     char from_domain[256];
     const char *from_registrable = NULL;
     if (sender_domain(c->from_addr, from_domain, sizeof from_domain) && rs->psl)
@@ -416,7 +308,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     f[SG_FACT_FROM_ABUSED_TLD] = sg__url_abused_tld(from_registrable);
     f[SG_FACT_FROM_NAME_OTHER_ADDRESS] = name_is_other_address(rs, c->from_name, from_registrable);
     f[SG_FACT_FROM_DOMAIN_BRAND_LOOKALIKE] =
-        rs->uses_url_brand && host_uses_brand(rs, from_domain, from_registrable);
+        rs->uses_url_brand && sg__host_uses_brand(rs, from_domain, from_registrable);
     f[SG_FACT_FROM_BRAND_MISMATCH] =
         rs->uses_brand && sg__rules_brand_mismatch(rs, arena, c->from_name, c->from_addr) ? 1 : 0;
 }

@@ -1,0 +1,213 @@
+/* Brand names in host names: URL_BRAND_LOOKALIKE and FROM_DOMAIN_BRAND_LOOKALIKE. At load the
+ * brands' names are squashed to host form ("office 365" -> "office365") and, with the brands'
+ * own domains, indexed by first character, so a host is compared only with the names and
+ * domains that can start where its parts start: a message's links cost a few hundred
+ * instructions, not a pass over every brand for every link. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/internal.h"
+#include "util/alloc.h"
+
+/* One squashed name or own domain, and its brand. */
+struct host_key {
+    const char *s;
+    uint32_t len;
+    uint32_t brand;
+};
+
+/* Keys sorted by first byte: those starting with c are keys[first[c] .. first[c + 1]). */
+struct key_index {
+    struct host_key *keys;
+    size_t n;
+    uint32_t first[257];
+};
+
+struct sg__host_brands {
+    struct key_index names;   /* squashed brand names */
+    struct key_index domains; /* the brands' own domains, but "paypal.*" */
+    char *text;               /* the squashed names' bytes */
+};
+
+bool sg__brand_domain_belongs(const char *domain, const char *registrable, const char *d)
+{
+    size_t dl = strlen(d), n = strlen(domain);
+    if (dl > 2 && d[dl - 2] == '.' && d[dl - 1] == '*') {
+        /* "paypal.*": the registrable domain is paypal.<public suffix> */
+        return registrable && strncmp(registrable, d, dl - 1) == 0 &&
+               strchr(registrable, '.') == registrable + dl - 2;
+    }
+    if (n == dl)
+        return memcmp(domain, d, n) == 0;
+    return n > dl && domain[n - dl - 1] == '.' && memcmp(domain + n - dl, d, dl) == 0;
+}
+
+/* A name squashed to ASCII letters and digits ("office 365" -> "office365"); 0 when it is not
+ * ASCII or too short to mean a brand in a host name. */
+static size_t squash_name(const char *name, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p >= 0x80)
+            return 0;
+        if (((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) && n + 1 < cap)
+            out[n++] = (char)*p;
+    }
+    out[n] = '\0';
+    return n >= 3 ? n : 0;
+}
+
+static int by_first_byte(const void *a, const void *b)
+{
+    const struct host_key *x = a, *y = b;
+    unsigned char cx = (unsigned char)x->s[0], cy = (unsigned char)y->s[0];
+    if (cx != cy)
+        return cx < cy ? -1 : 1;
+    return x->brand < y->brand ? -1 : x->brand > y->brand; /* stable across libc sorts */
+}
+
+static void index_keys(struct key_index *ix)
+{
+    qsort(ix->keys, ix->n, sizeof *ix->keys, by_first_byte);
+    size_t k = 0;
+    for (unsigned c = 0; c <= 256; c++) {
+        while (c < 256 && k < ix->n && (unsigned char)ix->keys[k].s[0] < c)
+            k++;
+        ix->first[c] = (uint32_t)(c == 256 ? ix->n : k);
+    }
+}
+
+int sg__host_brands_build(struct sg_rules *rs)
+{
+    size_t nnames = 0, ndomains = 0;
+    for (size_t b = 0; b < rs->nbrands; b++) {
+        nnames += rs->brands[b].nnames;
+        ndomains += rs->brands[b].ndomains;
+    }
+    struct sg__host_brands *hb = sg__calloc(1, sizeof *hb);
+    if (!hb)
+        return SG_ENOMEM;
+    enum { NAME_CAP = 64 };
+    hb->names.keys = sg__calloc(nnames + 1, sizeof *hb->names.keys);
+    hb->domains.keys = sg__calloc(ndomains + 1, sizeof *hb->domains.keys);
+    hb->text = sg__malloc(nnames * NAME_CAP + 1);
+    if (!hb->names.keys || !hb->domains.keys || !hb->text) {
+        sg__host_brands_free(hb);
+        return SG_ENOMEM;
+    }
+    char *at = hb->text;
+    for (size_t b = 0; b < rs->nbrands; b++) {
+        const struct sg__brand *br = &rs->brands[b];
+        for (size_t k = 0; k < br->nnames; k++) {
+            size_t len = squash_name(br->names[k], at, NAME_CAP);
+            if (!len)
+                continue;
+            hb->names.keys[hb->names.n++] = (struct host_key){at, (uint32_t)len, (uint32_t)b};
+            at += len + 1;
+        }
+        for (size_t k = 0; k < br->ndomains; k++) {
+            const char *d = br->domains[k];
+            size_t dl = strlen(d);
+            if (dl <= 2 || d[dl - 1] == '*')
+                continue;
+            hb->domains.keys[hb->domains.n++] = (struct host_key){d, (uint32_t)dl, (uint32_t)b};
+        }
+    }
+    index_keys(&hb->names);
+    index_keys(&hb->domains);
+    rs->host_brands = hb;
+    return 0;
+}
+
+void sg__host_brands_free(struct sg__host_brands *hb)
+{
+    if (!hb)
+        return;
+    sg__free(hb->names.keys);
+    sg__free(hb->domains.keys);
+    sg__free(hb->text);
+    sg__free(hb);
+}
+
+/* Digits read as the letters they imitate ("paypa1", "micr0soft"). */
+static char as_letter(char c) { return c == '0' ? 'o' : c == '1' ? 'l' : c; }
+
+/* Whether host[0..n) read with as_letter is the squashed name. Only the whole part counts: a
+ * brand name at the start of a longer part was tried and held ordinary hosts ("revolut" of
+ * "revolution-os.com"). */
+static bool host_part_is(const char *s, size_t n, const char *name, size_t len)
+{
+    if (n != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (as_letter(s[i]) != name[i])
+            return false;
+    return true;
+}
+
+/* Whether the brand owns host (or its registrable domain dom). */
+static bool brand_owns(const struct sg_rules *rs, uint32_t b, const char *host, const char *dom)
+{
+    const struct sg__brand *br = &rs->brands[b];
+    for (size_t k = 0; k < br->ndomains; k++)
+        if (sg__brand_domain_belongs(host, dom, br->domains[k]))
+            return true;
+    return false;
+}
+
+/* Whether host part s[0..n) names a brand that does not own host. */
+static bool part_names_other(const struct sg_rules *rs, const char *s, size_t n, const char *host,
+                             const char *dom)
+{
+    if (n == 0)
+        return false;
+    const struct key_index *ix = &rs->host_brands->names;
+    unsigned char c = (unsigned char)as_letter(s[0]);
+    for (uint32_t k = ix->first[c]; k < ix->first[c + 1]; k++) {
+        const struct host_key *key = &ix->keys[k];
+        if (host_part_is(s, n, key->s, key->len) && !brand_owns(rs, key->brand, host, dom))
+            return true;
+    }
+    return false;
+}
+
+/* A host that uses a brand's name although the brand does not own it: the first label of the
+ * registrable domain, one of its hyphen-separated parts or the label without its hyphens names
+ * the brand ("dhl-zoll-paket.top", "secure-paypa1.com", "pay-pal.com"), or the host carries
+ * the brand's own domain among its subdomain labels ("www.paypal.com.check.example"). The
+ * brand's own domains (brands.yaml) and their subdomains never count. */
+bool sg__host_uses_brand(const struct sg_rules *rs, const char *host, const char *dom)
+{
+    if (!rs->host_brands || !host || !dom || dom < host || dom > host + strlen(host))
+        return false;
+    const char *dot = strchr(dom, '.');
+    size_t label_len = dot ? (size_t)(dot - dom) : strlen(dom);
+    char joined[64];
+    size_t j = 0;
+    for (size_t i = 0; i < label_len;) {
+        size_t e = i;
+        while (e < label_len && dom[e] != '-')
+            e++;
+        if (part_names_other(rs, dom + i, e - i, host, dom))
+            return true;
+        for (size_t k = i; k < e && j + 1 < sizeof joined; k++)
+            joined[j++] = dom[k];
+        i = e + 1;
+    }
+    if (j < label_len && part_names_other(rs, joined, j, host, dom))
+        return true;
+    size_t sub_len = (size_t)(dom - host); /* the subdomain labels and their dot */
+    const struct key_index *ix = &rs->host_brands->domains;
+    for (size_t i = 0; sub_len > 1 && i < sub_len; i++) {
+        if (i > 0 && host[i - 1] != '.')
+            continue;
+        unsigned char c = (unsigned char)host[i];
+        for (uint32_t k = ix->first[c]; k < ix->first[c + 1]; k++) {
+            const struct host_key *key = &ix->keys[k];
+            if (i + key->len < sub_len && memcmp(host + i, key->s, key->len) == 0 &&
+                host[i + key->len] == '.' && !brand_owns(rs, key->brand, host, dom))
+                return true;
+        }
+    }
+    return false;
+}
