@@ -171,31 +171,48 @@ static bool part_names_other(const struct sg_rules *rs, const char *s, size_t n,
     return false;
 }
 
+/* Whether label[0..n), one of its hyphen-separated parts or the label without its hyphens names
+ * a brand that does not own host: "paypal-secure", "secure-paypal", "pay-pal". */
+static bool label_names_other(const struct sg_rules *rs, const char *label, size_t n,
+                              const char *host, const char *dom)
+{
+    char joined[64];
+    size_t j = 0;
+    for (size_t i = 0; i < n;) {
+        size_t e = i;
+        while (e < n && label[e] != '-')
+            e++;
+        if (part_names_other(rs, label + i, e - i, host, dom))
+            return true;
+        for (size_t k = i; k < e && j + 1 < sizeof joined; k++)
+            joined[j++] = label[k];
+        i = e + 1;
+    }
+    return j < n && part_names_other(rs, joined, j, host, dom);
+}
+
 /* A host that uses a brand's name although the brand does not own it: the first label of the
- * registrable domain, one of its hyphen-separated parts or the label without its hyphens names
- * the brand ("dhl-zoll-paket.top", "secure-paypa1.com", "pay-pal.com"), or the host carries
- * the brand's own domain among its subdomain labels ("www.paypal.com.check.example"). The
- * brand's own domains (brands.yaml) and their subdomains never count. */
+ * registrable domain, or a hyphenated label anywhere in the host, names the brand
+ * ("dhl-zoll-paket.top", "secure-paypa1.com", "inpost-doplata.pl.com" where the public suffix
+ * list ends the registrable domain at pl.com), or the host carries the brand's own domain
+ * among its subdomain labels ("www.paypal.com.check.example"). A plain subdomain label is not
+ * enough ("apple.stackexchange.com" is a site about Apple). The brand's own domains
+ * (brands.yaml) and their subdomains never count. */
 bool sg__host_uses_brand(const struct sg_rules *rs, const char *host, const char *dom)
 {
     if (!rs->host_brands || !host || !dom || dom < host || dom > host + strlen(host))
         return false;
     const char *dot = strchr(dom, '.');
-    size_t label_len = dot ? (size_t)(dot - dom) : strlen(dom);
-    char joined[64];
-    size_t j = 0;
-    for (size_t i = 0; i < label_len;) {
-        size_t e = i;
-        while (e < label_len && dom[e] != '-')
-            e++;
-        if (part_names_other(rs, dom + i, e - i, host, dom))
-            return true;
-        for (size_t k = i; k < e && j + 1 < sizeof joined; k++)
-            joined[j++] = dom[k];
-        i = e + 1;
-    }
-    if (j < label_len && part_names_other(rs, joined, j, host, dom))
+    if (label_names_other(rs, dom, dot ? (size_t)(dot - dom) : strlen(dom), host, dom))
         return true;
+    for (const char *l = host; l < dom;) {
+        const char *e = strchr(l, '.');
+        if (!e || e > dom)
+            break;
+        if (memchr(l, '-', (size_t)(e - l)) && label_names_other(rs, l, (size_t)(e - l), host, dom))
+            return true;
+        l = e + 1;
+    }
     size_t sub_len = (size_t)(dom - host); /* the subdomain labels and their dot */
     const struct key_index *ix = &rs->host_brands->domains;
     for (size_t i = 0; sub_len > 1 && i < sub_len; i++) {

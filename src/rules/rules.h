@@ -19,6 +19,7 @@ struct sg_content;
 #define SG_RULES_FACT_MAP(X)                                                                    \
     /* name                 content? */                                                         \
     X(ATTACHMENTS, "attachments", 1)                                                            \
+    X(HTML_ATTACHMENTS, "html_attachments", 1)                                                  \
     X(URLS, "urls", 1)                                                                          \
     X(RECIPIENTS, "recipients", 0)                                                              \
     X(SENDER_AGE_HOURS, "SENDER_AGE_HOURS", 0)                                                  \

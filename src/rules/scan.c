@@ -4,6 +4,7 @@
 #include <libpsl.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules/internal.h"
 #include "text/content.h"
@@ -260,10 +261,31 @@ static bool name_is_other_address(const struct sg_rules *rs, const char *from_na
     return named && strcmp(named, from_registrable) != 0;
 }
 
+/* Attached web pages (.htm, .html, .shtml, .xhtml, .svg): a page that opens in the browser
+ * with its own form or script, the credential lure's way past link checks. Mail has little
+ * honest use for them. */
+static size_t html_attachments(const struct sg_content *c)
+{
+    static const char *const ends[] = {".htm", ".html", ".shtml", ".xhtml", ".svg"};
+    size_t n = 0;
+    for (size_t i = 0; c->attachments && i < c->nattachments; i++) {
+        const char *name = c->attachments[i].name;
+        size_t len = name ? strlen(name) : 0;
+        bool page = false;
+        for (size_t k = 0; k < sizeof ends / sizeof *ends && !page; k++) {
+            size_t el = strlen(ends[k]);
+            page = len > el && strncasecmp(name + len - el, ends[k], el) == 0;
+        }
+        n += page;
+    }
+    return n;
+}
+
 static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
                           struct sg_arena *arena, double *f)
 {
     f[SG_FACT_ATTACHMENTS] = (double)c->nattachments;
+    f[SG_FACT_HTML_ATTACHMENTS] = (double)html_attachments(c);
     f[SG_FACT_URLS] = (double)c->nurls;
     f[SG_FACT_ZERO_WIDTH] = c->zero_width;
     f[SG_FACT_BIDI_CONTROLS] = c->bidi_controls;

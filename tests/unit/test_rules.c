@@ -62,6 +62,8 @@ struct msg {
     const char *subject, *body, *from;
     int channel;
     long attachments;
+    const char *attachment_name[8]; /* attachment_names: the first attachments' file names */
+    size_t nattachment_names;
     unsigned url_flags[16];
     const char *url_text[16]; /* a URL written out: parsed by the real parser (text/urls.c) */
     size_t nurls;
@@ -88,6 +90,10 @@ static int scan_msg(const struct sg_rules *rs, struct sg_rules_scratch *s, const
     memset(att, 0, sizeof att);
     c.attachments = att;
     c.nattachments = (size_t)(m->attachments > 8 ? 8 : m->attachments);
+    for (size_t i = 0; i < m->nattachment_names; i++)
+        att[i].name = m->attachment_name[i];
+    if (c.nattachments < m->nattachment_names)
+        c.nattachments = m->nattachment_names;
     struct sg_text_url urls[16];
     memset(urls, 0, sizeof urls);
     for (size_t i = 0; i < m->nurls; i++) {
@@ -241,6 +247,11 @@ static bool parse_msg(struct runner *r, struct fy_node *n, struct msg *m, double
                 fail_case(r, sg__yaml_node_line(v), "unknown channel");
         } else if (!strcmp(k, "attachments")) {
             m->attachments = (long)number_of(r, v);
+        } else if (!strcmp(k, "attachment_names")) {
+            struct fy_node *name;
+            void *it2 = NULL;
+            while ((name = fy_node_sequence_iterate(v, &it2)) && m->nattachment_names < 8)
+                m->attachment_name[m->nattachment_names++] = text_of(r, name);
         } else if (!strcmp(k, "zero_width")) {
             m->zero_width = (uint32_t)number_of(r, v);
         } else if (!strcmp(k, "bidi_controls")) {
