@@ -44,6 +44,8 @@ struct sg_content;
     X(URL_SCHEMELESS, "URL_SCHEMELESS", 1)                                                      \
     X(URL_ABUSED_TLD, "URL_ABUSED_TLD", 1)                                                      \
     X(URL_BRAND_LOOKALIKE, "URL_BRAND_LOOKALIKE", 1)                                            \
+    X(URL_EMBEDDED_DOMAIN, "URL_EMBEDDED_DOMAIN", 1)                                            \
+    X(FROM_EMBEDDED_DOMAIN, "FROM_EMBEDDED_DOMAIN", 1)                                          \
     X(FROM_ABUSED_TLD, "FROM_ABUSED_TLD", 1)                                                    \
     X(FROM_NAME_OTHER_ADDRESS, "FROM_NAME_OTHER_ADDRESS", 1)                                    \
     X(FROM_DOMAIN_BRAND_LOOKALIKE, "FROM_DOMAIN_BRAND_LOOKALIKE", 1)                            \

@@ -281,6 +281,28 @@ static size_t html_attachments(const struct sg_content *c)
     return n;
 }
 
+/* A host that carries a whole domain name in its subdomain labels ("example-corp.com.pwreset.info",
+ * "login.bank.com.verify.example"): what the reader sees first is a familiar name, the domain
+ * that answers is the one at the end. Only the generic top-level names count as the embedded
+ * domain's end: two-letter labels are ordinary subdomains ("de.wikipedia.org"). */
+static bool host_embeds_domain(const char *host, const char *dom)
+{
+    static const char *const tlds[] = {"com", "net", "org", "gov", "edu"};
+    if (!host || !dom || dom <= host || dom > host + strlen(host))
+        return false;
+    const char *first_dot = strchr(host, '.');
+    for (const char *l = first_dot ? first_dot + 1 : dom; l < dom;) {
+        const char *e = strchr(l, '.');
+        if (!e || e >= dom)
+            break;
+        for (size_t k = 0; k < sizeof tlds / sizeof *tlds; k++)
+            if ((size_t)(e - l) == strlen(tlds[k]) && strncasecmp(l, tlds[k], (size_t)(e - l)) == 0)
+                return true;
+        l = e + 1;
+    }
+    return false;
+}
+
 static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
                           struct sg_arena *arena, double *f)
 {
@@ -321,6 +343,9 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
             if (c->urls[u].flags & url_facts[k].flag)
                 f[url_facts[k].fact] += 1;
     f[SG_FACT_URL_BRAND_LOOKALIKE] = 0;
+    f[SG_FACT_URL_EMBEDDED_DOMAIN] = 0;
+    for (size_t u = 0; c->urls && u < c->nurls; u++)
+        f[SG_FACT_URL_EMBEDDED_DOMAIN] += host_embeds_domain(c->urls[u].host, c->urls[u].domain);
     for (size_t u = 0; rs->uses_url_brand && c->urls && u < c->nurls; u++)
         f[SG_FACT_URL_BRAND_LOOKALIKE] += sg__host_uses_brand(rs, c->urls[u].host, c->urls[u].domain);
     char from_domain[256];
@@ -328,6 +353,10 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     if (sender_domain(c->from_addr, from_domain, sizeof from_domain) && rs->psl)
         from_registrable = psl_registrable_domain(rs->psl, from_domain);
     f[SG_FACT_FROM_ABUSED_TLD] = sg__url_abused_tld(from_registrable);
+    f[SG_FACT_FROM_EMBEDDED_DOMAIN] =
+        from_registrable && strlen(from_registrable) <= strlen(from_domain) &&
+        host_embeds_domain(from_domain,
+                           from_domain + strlen(from_domain) - strlen(from_registrable));
     f[SG_FACT_FROM_NAME_OTHER_ADDRESS] = name_is_other_address(rs, c->from_name, from_registrable);
     f[SG_FACT_FROM_DOMAIN_BRAND_LOOKALIKE] =
         rs->uses_url_brand && sg__host_uses_brand(rs, from_domain, from_registrable);
