@@ -457,6 +457,41 @@ static const char *make_quote(const struct sg_content *c, const char *buf, size_
     return q;
 }
 
+#define NO_SOURCE SIZE_MAX
+
+/* The pattern rule whose words an expr rule quotes: the first that fired among the rules it
+ * reads, left to right, outside any `!` (what the rule rests on, not what it rules out), else
+ * the first such rule of an expr rule it reads. ATTACHMENT_MISSING quotes the mention of the
+ * attachment, SECRET_REQUEST the request itself. NO_SOURCE when there is none. */
+static size_t node_source(const struct sg_rules *rs, const struct sg__rule *r, int node,
+                          const uint8_t *fired, int depth)
+{
+    if (node < 0 || node >= r->nnodes)
+        return NO_SOURCE;
+    const struct sg__expr_node *nd = &r->nodes[node];
+    if (nd->op == SG__EX_NOT)
+        return NO_SOURCE;
+    if (nd->op == SG__EX_RULE) {
+        const struct sg__rule *ref = &rs->rules[nd->ref];
+        if (!fired[nd->ref])
+            return NO_SOURCE;
+        if (ref->kind != SG__RK_EXPR)
+            return nd->ref;
+        return depth < 4 ? node_source(rs, ref, ref->root, fired, depth + 1) : NO_SOURCE;
+    }
+    if (nd->op == SG__EX_AND || nd->op == SG__EX_OR) {
+        size_t a = node_source(rs, r, nd->a, fired, depth);
+        return a != NO_SOURCE ? a : node_source(rs, r, nd->b, fired, depth);
+    }
+    return NO_SOURCE;
+}
+
+static size_t quote_source(const struct sg_rules *rs, const struct sg__rule *r,
+                           const uint8_t *fired, int depth)
+{
+    return node_source(rs, r, r->root, fired, depth);
+}
+
 int sg__rules_scan(const struct sg_rules *rs, struct sg_rules_scratch *s,
                    const struct sg_content *c, const struct sg_rules_facts *facts, int channel,
                    struct sg_arena *arena, struct sg_rule_hit *hits, size_t n)
@@ -524,9 +559,10 @@ int sg__rules_scan(const struct sg_rules *rs, struct sg_rules_scratch *s,
         h->monitor = r->state == SG__RS_MONITOR;
         h->score = h->monitor ? 0 : r->score;
         h->quote = NULL;
-        if (r->kind != SG__RK_EXPR && arena) {
-            size_t to = s->to[i];
-            size_t from = s->from[i] == NO_START ? clause_start(s->buf, ns, to) : s->from[i];
+        size_t q = r->kind == SG__RK_EXPR ? quote_source(rs, r, s->fired, 0) : i;
+        if (q != NO_SOURCE && arena) {
+            size_t to = s->to[q];
+            size_t from = s->from[q] == NO_START ? clause_start(s->buf, ns, to) : s->from[q];
             if (from <= to && to <= ns + 1 + nb)
                 h->quote = make_quote(c, s->buf, ns, from, to, arena, &sm);
         }
