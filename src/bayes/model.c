@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bayes/bayes.h"
 #include "bayes/bayes_store.h"
@@ -37,6 +38,7 @@ struct slot {
 
 struct table {
     struct slot *slots;
+    void *mem;     /* the allocation slots lie in (slots may be aligned past its start) */
     uint32_t mask; /* capacity - 1; 0 with slots NULL when empty */
     uint32_t used;
     unsigned shift; /* 64 - log2(capacity) */
@@ -46,8 +48,9 @@ static inline uint32_t home(const struct table *t, uint64_t key) { return (uint3
 
 static void table_release(struct table *t)
 {
-    sg__free(t->slots);
+    sg__free(t->mem);
     t->slots = NULL;
+    t->mem = NULL;
     t->mask = t->used = 0;
     t->shift = 0;
 }
@@ -79,6 +82,33 @@ static inline void table_prefetch(const struct table *t, uint64_t key)
         __builtin_prefetch(&t->slots[home(t, key)]);
 }
 
+/* Tables from this size on are laid on transparent huge pages where the kernel gives them on
+ * request (THP "madvise"): a lookup in a large model lands on a random page, and with 4 KB
+ * pages nearly every one also missed the TLB (a 1.7M-token model is a 64 MB table). */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* Zeroed room for n slots; *mem gets what to free. Large tables start on a huge-page boundary
+ * (one page more is asked for) and are advised before they are first touched, so the zeroing
+ * already faults in huge pages. The library's allocation hook still provides the memory. */
+static struct slot *slots_alloc(uint64_t n, void **mem)
+{
+    size_t size = (size_t)n * sizeof(struct slot);
+    if (size < 2 * HUGE_PAGE) {
+        *mem = sg__calloc((size_t)n, sizeof(struct slot));
+        return *mem;
+    }
+    char *base = sg__malloc(size + HUGE_PAGE);
+    if (!base)
+        return NULL;
+    char *at = (char *)(((uintptr_t)base + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(at, size & ~(HUGE_PAGE - 1), MADV_HUGEPAGE); /* advice: failure is harmless */
+#endif
+    memset(at, 0, size);
+    *mem = base;
+    return (struct slot *)at;
+}
+
 /* Makes room for `more` new keys at most 3/4 full. */
 static int table_reserve(struct table *t, uint32_t more)
 {
@@ -91,10 +121,11 @@ static int table_reserve(struct table *t, uint32_t more)
         ncap <<= 1;
     if (ncap > (UINT64_C(1) << 31))
         return SG_ENOMEM;
-    struct slot *ns = sg__calloc((size_t)ncap, sizeof *ns);
+    void *mem;
+    struct slot *ns = slots_alloc(ncap, &mem);
     if (!ns)
         return SG_ENOMEM;
-    struct table nt = {.slots = ns, .mask = (uint32_t)(ncap - 1), .used = t->used, .shift = 64};
+    struct table nt = {.slots = ns, .mem = mem, .mask = (uint32_t)(ncap - 1), .used = t->used, .shift = 64};
     for (uint64_t c = ncap; c > 1; c >>= 1)
         nt.shift--;
     for (uint64_t i = 0; i < cap; i++) {
@@ -106,7 +137,7 @@ static int table_reserve(struct table *t, uint32_t more)
             j = (j + 1) & nt.mask;
         ns[j] = *s;
     }
-    sg__free(t->slots);
+    sg__free(t->mem);
     *t = nt;
     return 0;
 }
