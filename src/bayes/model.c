@@ -939,6 +939,40 @@ static inline void sums_add_term(struct sg_bayes_sums *sums, double ln_f, double
     sums->n++;
 }
 
+/* f and its logarithms for counts past the per-call memo, kept by each thread across calls:
+ * a message's common words carry the same counts in every message of a class, and computing a
+ * term (a Robinson f, a log and a log1p) cost more than finding it again. A term is a function
+ * of the counts and of the inputs in struct term_inputs alone, so an entry is only used under
+ * the inputs it was made with (gen) and gives the very doubles the computation would. */
+enum { TERM_CACHE = 4096 };
+struct term_inputs {
+    uint64_t spam_msgs, ham_msgs;
+    double robs, robx, min_dev;
+};
+static __thread struct {
+    struct term_inputs in;
+    uint32_t gen; /* 0: no entry is valid */
+    struct {
+        uint32_t gen, spam, ham;
+        bool counts;
+        double ln_f, ln_1f;
+    } e[TERM_CACHE]; /* 32 bytes each: 128 KB a thread */
+} term_cache;
+
+/* The generation of term_cache's entries made under in: a new one when in changed. */
+static uint32_t term_cache_gen(const struct term_inputs *in)
+{
+    if (term_cache.gen == 0 || memcmp(&term_cache.in, in, sizeof *in) != 0) {
+        term_cache.in = *in;
+        if (++term_cache.gen == 0) {
+            /* wrapped: entries of an old generation could pass for the new one */
+            memset(term_cache.e, 0, sizeof term_cache.e);
+            term_cache.gen = 1;
+        }
+    }
+    return term_cache.gen;
+}
+
 int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
                               const struct sg_bayes_tokens *t, struct sg_bayes_result *out)
 {
@@ -985,6 +1019,14 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
         /* Lookups first, a chunk at a time, then the arithmetic in token order: a loop that
          * only looks up keeps more cache misses in flight than one that also does the maths
          * (the table is far bigger than the caches, so misses are what a lookup costs). */
+        struct term_inputs in;
+        memset(&in, 0, sizeof in); /* padding too: the inputs are compared with memcmp */
+        in.spam_msgs = sc->spam_msgs;
+        in.ham_msgs = sc->ham_msgs;
+        in.robs = p->robs;
+        in.robx = p->robx;
+        in.min_dev = p->min_dev;
+        uint32_t gen = term_cache_gen(&in);
         enum { CHUNK = 256, AHEAD = 2 * PREFETCH_AHEAD };
         uint32_t cnt[CHUNK][2];
         for (uint32_t i = 0; i < t->n; i++) {
@@ -1025,13 +1067,20 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
                 }
                 continue;
             }
-            double f = sg__bayes_robinson(spam, ham, sc->spam_msgs, sc->ham_msgs, p->robs,
-                                          p->robx);
-            double ln_f, ln_1f; /* the logarithms once for both sums */
-            if (sg__bayes_term(f, p->min_dev, &ln_f, &ln_1f)) {
-                sums_add_term(&all, ln_f, ln_1f);
+            uint32_t slot = (uint32_t)sg__hash_mix(spam, ham) & (TERM_CACHE - 1);
+            __typeof__(term_cache.e[0]) *ce = &term_cache.e[slot];
+            if (ce->gen != gen || ce->spam != spam || ce->ham != ham) {
+                double f = sg__bayes_robinson(spam, ham, sc->spam_msgs, sc->ham_msgs, p->robs,
+                                              p->robx);
+                ce->counts = sg__bayes_term(f, p->min_dev, &ce->ln_f, &ce->ln_1f);
+                ce->gen = gen;
+                ce->spam = (uint32_t)spam;
+                ce->ham = (uint32_t)ham;
+            }
+            if (ce->counts) { /* the logarithms once for both sums */
+                sums_add_term(&all, ce->ln_f, ce->ln_1f);
                 if (is_word)
-                    sums_add_term(&words, ln_f, ln_1f);
+                    sums_add_term(&words, ce->ln_f, ce->ln_1f);
             }
         }
         out->tokens_used = all.n;
