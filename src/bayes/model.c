@@ -73,7 +73,7 @@ static struct slot *table_find(const struct table *t, uint64_t key)
  * the SpamAssassin TEST split against a 1.7M-token model: content + tokens + classify went
  * from 2,169 to 2,823 messages/s on a busy machine). */
 #define PREFETCH_AHEAD 8
-/* Counts below this (spam and ham) have their token terms memoised per classify call. */
+/* Counts below this (spam and ham) have their token terms memoised directly (term_cache.small). */
 #define SMALL_COUNT 16
 
 static inline void table_prefetch(const struct table *t, uint64_t key)
@@ -939,7 +939,7 @@ static inline void sums_add_term(struct sg_bayes_sums *sums, double ln_f, double
     sums->n++;
 }
 
-/* f and its logarithms for counts past the per-call memo, kept by each thread across calls:
+/* f and its logarithms for a class's counts, kept by each thread across classify calls:
  * a message's common words carry the same counts in every message of a class, and computing a
  * term (a Robinson f, a log and a log1p) cost more than finding it again. A term is a function
  * of the counts and of the inputs in struct term_inputs alone, so an entry is only used under
@@ -957,6 +957,12 @@ static __thread struct {
         bool counts;
         double ln_f, ln_1f;
     } e[TERM_CACHE]; /* 32 bytes each: 128 KB a thread */
+    /* Counts both under SMALL_COUNT, direct; known: which are made in generation gen. */
+    struct {
+        double ln_f, ln_1f;
+        bool counts;
+    } small[SMALL_COUNT][SMALL_COUNT];
+    uint64_t known[SMALL_COUNT * SMALL_COUNT / 64];
 } term_cache;
 
 /* The generation of term_cache's entries made under in: a new one when in changed. */
@@ -964,6 +970,7 @@ static uint32_t term_cache_gen(const struct term_inputs *in)
 {
     if (term_cache.gen == 0 || memcmp(&term_cache.in, in, sizeof *in) != 0) {
         term_cache.in = *in;
+        memset(term_cache.known, 0, sizeof term_cache.known);
         if (++term_cache.gen == 0) {
             /* wrapped: entries of an old generation could pass for the new one */
             memset(term_cache.e, 0, sizeof term_cache.e);
@@ -1009,16 +1016,10 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
         double unseen_ln_f = 0, unseen_ln_1f = 0;
         bool unseen_counts = sg__bayes_term(p->robx, p->min_dev, &unseen_ln_f, &unseen_ln_1f);
         /* Most tokens of a message have small counts (hapaxes and their like), and f with its
-         * two logarithms depends on the counts alone: each small pair is computed once per
-         * call. The same values are added in the same order, so the result does not move. */
-        struct {
-            double ln_f, ln_1f;
-            bool counts;
-        } memo[SMALL_COUNT][SMALL_COUNT];
-        uint64_t known[SMALL_COUNT * SMALL_COUNT / 64] = {0};
-        /* Lookups first, a chunk at a time, then the arithmetic in token order: a loop that
-         * only looks up keeps more cache misses in flight than one that also does the maths
-         * (the table is far bigger than the caches, so misses are what a lookup costs). */
+         * two logarithms depends on the counts and term_inputs alone: each small pair is
+         * computed once while those stay the same (term_cache.small), larger ones found again
+         * in term_cache.e. The same values are added in the same order, so the result does
+         * not move. */
         struct term_inputs in;
         memset(&in, 0, sizeof in); /* padding too: the inputs are compared with memcmp */
         in.spam_msgs = sc->spam_msgs;
@@ -1027,6 +1028,11 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
         in.robx = p->robx;
         in.min_dev = p->min_dev;
         uint32_t gen = term_cache_gen(&in);
+        __typeof__(term_cache.small) *memo = &term_cache.small;
+        uint64_t *known = term_cache.known;
+        /* Lookups first, a chunk at a time, then the arithmetic in token order: a loop that
+         * only looks up keeps more cache misses in flight than one that also does the maths
+         * (the table is far bigger than the caches, so misses are what a lookup costs). */
         enum { CHUNK = 256, AHEAD = 2 * PREFETCH_AHEAD };
         uint32_t cnt[CHUNK][2];
         for (uint32_t i = 0; i < t->n; i++) {
@@ -1056,14 +1062,14 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
                 if (!(known[k / 64] >> (k % 64) & 1)) {
                     double f = sg__bayes_robinson(spam, ham, sc->spam_msgs, sc->ham_msgs,
                                                   p->robs, p->robx);
-                    memo[spam][ham].counts = sg__bayes_term(f, p->min_dev, &memo[spam][ham].ln_f,
-                                                            &memo[spam][ham].ln_1f);
+                    (*memo)[spam][ham].counts = sg__bayes_term(f, p->min_dev, &(*memo)[spam][ham].ln_f,
+                                                            &(*memo)[spam][ham].ln_1f);
                     known[k / 64] |= 1ull << (k % 64);
                 }
-                if (memo[spam][ham].counts) {
-                    sums_add_term(&all, memo[spam][ham].ln_f, memo[spam][ham].ln_1f);
+                if ((*memo)[spam][ham].counts) {
+                    sums_add_term(&all, (*memo)[spam][ham].ln_f, (*memo)[spam][ham].ln_1f);
                     if (is_word)
-                        sums_add_term(&words, memo[spam][ham].ln_f, memo[spam][ham].ln_1f);
+                        sums_add_term(&words, (*memo)[spam][ham].ln_f, (*memo)[spam][ham].ln_1f);
                 }
                 continue;
             }
