@@ -196,15 +196,19 @@ void sg__sb_json_num(struct sg_strbuf *sb, double v)
         int lo = 1, hi = 17; /* 17 digits always read back */
         bool have = false;   /* buf holds the form of hi */
         while (lo < hi) {
-            int mid = (lo + hi) / 2;
+            /* 1 <= lo <= mid < hi <= 17 always; said again where the compiler's check of the
+             * output size can see it. */
+            unsigned mid = (unsigned)(lo + hi) / 2;
+            if (mid > 17)
+                mid = 17;
             char t[32];
-            snprintf(t, sizeof t, "%.*g", mid, v);
+            snprintf(t, sizeof t, "%.*g", (int)mid, v);
             if (strtod(t, NULL) == v) {
-                hi = mid;
+                hi = (int)mid;
                 memcpy(buf, t, sizeof t);
                 have = true;
             } else {
-                lo = mid + 1;
+                lo = (int)mid + 1;
             }
         }
         if (!have)
