@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bayes/bayes.h"
 #include "bayes/bayes_store.h"
@@ -37,6 +38,7 @@ struct slot {
 
 struct table {
     struct slot *slots;
+    void *mem;     /* the allocation slots lie in (slots may be aligned past its start) */
     uint32_t mask; /* capacity - 1; 0 with slots NULL when empty */
     uint32_t used;
     unsigned shift; /* 64 - log2(capacity) */
@@ -46,8 +48,9 @@ static inline uint32_t home(const struct table *t, uint64_t key) { return (uint3
 
 static void table_release(struct table *t)
 {
-    sg__free(t->slots);
+    sg__free(t->mem);
     t->slots = NULL;
+    t->mem = NULL;
     t->mask = t->used = 0;
     t->shift = 0;
 }
@@ -70,13 +73,40 @@ static struct slot *table_find(const struct table *t, uint64_t key)
  * the SpamAssassin TEST split against a 1.7M-token model: content + tokens + classify went
  * from 2,169 to 2,823 messages/s on a busy machine). */
 #define PREFETCH_AHEAD 8
-/* Counts below this (spam and ham) have their token terms memoised per classify call. */
+/* Counts below this (spam and ham) have their token terms memoised directly (term_cache.small). */
 #define SMALL_COUNT 16
 
 static inline void table_prefetch(const struct table *t, uint64_t key)
 {
     if (t->slots)
         __builtin_prefetch(&t->slots[home(t, key)]);
+}
+
+/* Tables from this size on are laid on transparent huge pages where the kernel gives them on
+ * request (THP "madvise"): a lookup in a large model lands on a random page, and with 4 KB
+ * pages nearly every one also missed the TLB (a 1.7M-token model is a 64 MB table). */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* Zeroed room for n slots; *mem gets what to free. Large tables start on a huge-page boundary
+ * (one page more is asked for) and are advised before they are first touched, so the zeroing
+ * already faults in huge pages. The library's allocation hook still provides the memory. */
+static struct slot *slots_alloc(uint64_t n, void **mem)
+{
+    size_t size = (size_t)n * sizeof(struct slot);
+    if (size < 2 * HUGE_PAGE) {
+        *mem = sg__calloc((size_t)n, sizeof(struct slot));
+        return *mem;
+    }
+    char *base = sg__malloc(size + HUGE_PAGE);
+    if (!base)
+        return NULL;
+    char *at = (char *)(((uintptr_t)base + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(at, size & ~(HUGE_PAGE - 1), MADV_HUGEPAGE); /* advice: failure is harmless */
+#endif
+    memset(at, 0, size);
+    *mem = base;
+    return (struct slot *)at;
 }
 
 /* Makes room for `more` new keys at most 3/4 full. */
@@ -91,10 +121,11 @@ static int table_reserve(struct table *t, uint32_t more)
         ncap <<= 1;
     if (ncap > (UINT64_C(1) << 31))
         return SG_ENOMEM;
-    struct slot *ns = sg__calloc((size_t)ncap, sizeof *ns);
+    void *mem;
+    struct slot *ns = slots_alloc(ncap, &mem);
     if (!ns)
         return SG_ENOMEM;
-    struct table nt = {.slots = ns, .mask = (uint32_t)(ncap - 1), .used = t->used, .shift = 64};
+    struct table nt = {.slots = ns, .mem = mem, .mask = (uint32_t)(ncap - 1), .used = t->used, .shift = 64};
     for (uint64_t c = ncap; c > 1; c >>= 1)
         nt.shift--;
     for (uint64_t i = 0; i < cap; i++) {
@@ -106,7 +137,7 @@ static int table_reserve(struct table *t, uint32_t more)
             j = (j + 1) & nt.mask;
         ns[j] = *s;
     }
-    sg__free(t->slots);
+    sg__free(t->mem);
     *t = nt;
     return 0;
 }
@@ -908,6 +939,47 @@ static inline void sums_add_term(struct sg_bayes_sums *sums, double ln_f, double
     sums->n++;
 }
 
+/* f and its logarithms for a class's counts, kept by each thread across classify calls:
+ * a message's common words carry the same counts in every message of a class, and computing a
+ * term (a Robinson f, a log and a log1p) cost more than finding it again. A term is a function
+ * of the counts and of the inputs in struct term_inputs alone, so an entry is only used under
+ * the inputs it was made with (gen) and gives the very doubles the computation would. */
+enum { TERM_CACHE = 4096 };
+struct term_inputs {
+    uint64_t spam_msgs, ham_msgs;
+    double robs, robx, min_dev;
+};
+static __thread struct {
+    struct term_inputs in;
+    uint32_t gen; /* 0: no entry is valid */
+    struct {
+        uint32_t gen, spam, ham;
+        bool counts;
+        double ln_f, ln_1f;
+    } e[TERM_CACHE]; /* 32 bytes each: 128 KB a thread */
+    /* Counts both under SMALL_COUNT, direct; known: which are made in generation gen. */
+    struct {
+        double ln_f, ln_1f;
+        bool counts;
+    } small[SMALL_COUNT][SMALL_COUNT];
+    uint64_t known[SMALL_COUNT * SMALL_COUNT / 64];
+} term_cache;
+
+/* The generation of term_cache's entries made under in: a new one when in changed. */
+static uint32_t term_cache_gen(const struct term_inputs *in)
+{
+    if (term_cache.gen == 0 || memcmp(&term_cache.in, in, sizeof *in) != 0) {
+        term_cache.in = *in;
+        memset(term_cache.known, 0, sizeof term_cache.known);
+        if (++term_cache.gen == 0) {
+            /* wrapped: entries of an old generation could pass for the new one */
+            memset(term_cache.e, 0, sizeof term_cache.e);
+            term_cache.gen = 1;
+        }
+    }
+    return term_cache.gen;
+}
+
 int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
                               const struct sg_bayes_tokens *t, struct sg_bayes_result *out)
 {
@@ -944,13 +1016,20 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
         double unseen_ln_f = 0, unseen_ln_1f = 0;
         bool unseen_counts = sg__bayes_term(p->robx, p->min_dev, &unseen_ln_f, &unseen_ln_1f);
         /* Most tokens of a message have small counts (hapaxes and their like), and f with its
-         * two logarithms depends on the counts alone: each small pair is computed once per
-         * call. The same values are added in the same order, so the result does not move. */
-        struct {
-            double ln_f, ln_1f;
-            bool counts;
-        } memo[SMALL_COUNT][SMALL_COUNT];
-        uint64_t known[SMALL_COUNT * SMALL_COUNT / 64] = {0};
+         * two logarithms depends on the counts and term_inputs alone: each small pair is
+         * computed once while those stay the same (term_cache.small), larger ones found again
+         * in term_cache.e. The same values are added in the same order, so the result does
+         * not move. */
+        struct term_inputs in;
+        memset(&in, 0, sizeof in); /* padding too: the inputs are compared with memcmp */
+        in.spam_msgs = sc->spam_msgs;
+        in.ham_msgs = sc->ham_msgs;
+        in.robs = p->robs;
+        in.robx = p->robx;
+        in.min_dev = p->min_dev;
+        uint32_t gen = term_cache_gen(&in);
+        __typeof__(term_cache.small) *memo = &term_cache.small;
+        uint64_t *known = term_cache.known;
         /* Lookups first, a chunk at a time, then the arithmetic in token order: a loop that
          * only looks up keeps more cache misses in flight than one that also does the maths
          * (the table is far bigger than the caches, so misses are what a lookup costs). */
@@ -983,24 +1062,31 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
                 if (!(known[k / 64] >> (k % 64) & 1)) {
                     double f = sg__bayes_robinson(spam, ham, sc->spam_msgs, sc->ham_msgs,
                                                   p->robs, p->robx);
-                    memo[spam][ham].counts = sg__bayes_term(f, p->min_dev, &memo[spam][ham].ln_f,
-                                                            &memo[spam][ham].ln_1f);
+                    (*memo)[spam][ham].counts = sg__bayes_term(f, p->min_dev, &(*memo)[spam][ham].ln_f,
+                                                            &(*memo)[spam][ham].ln_1f);
                     known[k / 64] |= 1ull << (k % 64);
                 }
-                if (memo[spam][ham].counts) {
-                    sums_add_term(&all, memo[spam][ham].ln_f, memo[spam][ham].ln_1f);
+                if ((*memo)[spam][ham].counts) {
+                    sums_add_term(&all, (*memo)[spam][ham].ln_f, (*memo)[spam][ham].ln_1f);
                     if (is_word)
-                        sums_add_term(&words, memo[spam][ham].ln_f, memo[spam][ham].ln_1f);
+                        sums_add_term(&words, (*memo)[spam][ham].ln_f, (*memo)[spam][ham].ln_1f);
                 }
                 continue;
             }
-            double f = sg__bayes_robinson(spam, ham, sc->spam_msgs, sc->ham_msgs, p->robs,
-                                          p->robx);
-            double ln_f, ln_1f; /* the logarithms once for both sums */
-            if (sg__bayes_term(f, p->min_dev, &ln_f, &ln_1f)) {
-                sums_add_term(&all, ln_f, ln_1f);
+            uint32_t slot = (uint32_t)sg__hash_mix(spam, ham) & (TERM_CACHE - 1);
+            __typeof__(term_cache.e[0]) *ce = &term_cache.e[slot];
+            if (ce->gen != gen || ce->spam != spam || ce->ham != ham) {
+                double f = sg__bayes_robinson(spam, ham, sc->spam_msgs, sc->ham_msgs, p->robs,
+                                              p->robx);
+                ce->counts = sg__bayes_term(f, p->min_dev, &ce->ln_f, &ce->ln_1f);
+                ce->gen = gen;
+                ce->spam = (uint32_t)spam;
+                ce->ham = (uint32_t)ham;
+            }
+            if (ce->counts) { /* the logarithms once for both sums */
+                sums_add_term(&all, ce->ln_f, ce->ln_1f);
                 if (is_word)
-                    sums_add_term(&words, ln_f, ln_1f);
+                    sums_add_term(&words, ce->ln_f, ce->ln_1f);
             }
         }
         out->tokens_used = all.n;

@@ -117,19 +117,31 @@ int sg__bayes_snapshot_open(struct sg_bayes_snapshot_reader *r, const void *data
 /* One varint of at most max_bits; false when it runs past the end or is longer. */
 static inline bool get_varint(struct sg_bayes_snapshot_reader *r, unsigned max_bits, uint64_t *out)
 {
+    const unsigned char *p = r->p;
+    /* One byte, as nearly every count is (max_bits is never under 7): a model's load reads
+     * millions of them. */
+    if (p < r->end && !(*p & 0x80)) {
+        r->p = p + 1;
+        *out = *p;
+        return true;
+    }
     uint64_t v = 0;
-    for (unsigned shift = 0; r->p < r->end; shift += 7) {
-        uint64_t byte = *r->p++;
+    for (unsigned shift = 0; p < r->end; shift += 7) {
+        uint64_t byte = *p++;
         uint64_t part = byte & 0x7f;
-        /* The last group may hold only the bits left of max_bits. */
-        if (shift >= max_bits || (max_bits - shift < 7 && part >> (max_bits - shift)))
+        /* The last group may hold only the bits left of max_bits; groups before it any. */
+        if (shift + 7 > max_bits && (shift >= max_bits || part >> (max_bits - shift))) {
+            r->p = p;
             return false;
+        }
         v |= part << shift;
         if (!(byte & 0x80)) {
+            r->p = p;
             *out = v;
             return true;
         }
     }
+    r->p = p;
     return false;
 }
 

@@ -242,9 +242,24 @@ static void scan(struct stream *s, const char *p, size_t len)
             continue;
         }
         size_t n = 0, digits = 0;
-        bool too_long = false, number = true;
+        bool number = true;
         char last = 0;
         while (i < len) {
+            unsigned char c0 = (unsigned char)p[i];
+            if (c0 < 0x80 && ascii_class[c0] == WORD) {
+                /* Most characters of a word: an ASCII letter, digit or '$' needs no decoding
+                 * and no look-ahead; what the general path below does with one, in short. */
+                if (c0 >= '0' && c0 <= '9')
+                    digits++;
+                else
+                    number = false;
+                if (n < sizeof buf)
+                    buf[n] = (c0 >= 'A' && c0 <= 'Z') ? (char)(c0 + ('a' - 'A')) : (char)c0;
+                n++;
+                last = (char)c0;
+                i++;
+                continue;
+            }
             k = next_char(p + i, len - i, &cp, &cls);
             if (cls == SEP)
                 break;
@@ -283,12 +298,10 @@ static void scan(struct stream *s, const char *p, size_t len)
             } else {
                 n += k;
             }
-            if (n > sizeof buf)
-                too_long = true;
             last = cp < 0x80 ? (char)cp : 0;
             i += k;
         }
-        if (too_long)
+        if (n > sizeof buf) /* n only grows: over the buffer at the end is over it at any point */
             s->long_words = true;
         else
             stream_word(s, buf, n, number && digits > 0, digits);

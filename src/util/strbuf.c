@@ -178,11 +178,41 @@ void sg__sb_json_num(struct sg_strbuf *sb, double v)
         sg__sb_printf(sb, "%lld", (long long)v);
         return;
     }
+    /* The fewest significant digits that read back as v. Each try is a printf and a strtod, and
+     * most scores need 16 digits, so the count is found by bisection: a correctly rounded
+     * p-digit form is never closer to v than the (p+1)-digit one, and the doubles that read as
+     * v lie in an interval centred on v, so once p digits read back so do p + 1. Only at a
+     * power of two is that interval lopsided (the gap below is half the one above): there the
+     * digits are tried one by one, as everywhere before. */
     char buf[32];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
+    int e;
+    if (fabs(frexp(v, &e)) == 0.5) {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, sizeof buf, "%.*g", prec, v);
+            if (strtod(buf, NULL) == v)
+                break;
+        }
+    } else {
+        int lo = 1, hi = 17; /* 17 digits always read back */
+        bool have = false;   /* buf holds the form of hi */
+        while (lo < hi) {
+            /* 1 <= lo <= mid < hi <= 17 always; said again where the compiler's check of the
+             * output size can see it. */
+            unsigned mid = (unsigned)(lo + hi) / 2;
+            if (mid > 17)
+                mid = 17;
+            char t[32];
+            snprintf(t, sizeof t, "%.*g", (int)mid, v);
+            if (strtod(t, NULL) == v) {
+                hi = (int)mid;
+                memcpy(buf, t, sizeof t);
+                have = true;
+            } else {
+                lo = (int)mid + 1;
+            }
+        }
+        if (!have)
+            snprintf(buf, sizeof buf, "%.17g", v);
     }
     sg__sb_adds(sb, buf);
 }
