@@ -33,6 +33,10 @@ void cli_json_str(FILE *out, const char *s);
  * errno set. */
 long cli_list_dir(const char *dir, char ***out);
 
+/* Calls fn for each non-empty line of file ("-": stdin), its line break cut: a list of paths
+ * too long for the command line. -1 with errno set when file cannot be opened, else 0. */
+int cli_each_listed(const char *file, void (*fn)(void *ud, const char *path), void *ud);
+
 /* Reads a whole file (at most max bytes); NULL after printing why. *len gets the size. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 

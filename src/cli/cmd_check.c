@@ -129,28 +129,16 @@ static void judge_path(struct check_run *run, const char *path)
     free(names);
 }
 
+static void judge_listed(void *ud, const char *path) { judge_path(ud, path); }
+
 /* Each line of file (stdin for "-") is a PATH as on the command line, so a long list reaches one
  * process (one engine and model load) without running into the argument size limit. */
 static void judge_list(struct check_run *run, const char *file)
 {
-    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
-    if (!f) {
+    if (cli_each_listed(file, judge_listed, run) != 0) {
         cli_error("%s: %s", file, strerror(errno));
         run->failures++;
-        return;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (n)
-            judge_path(run, line);
-    }
-    free(line);
-    if (f != stdin)
-        fclose(f);
 }
 
 static void usage(FILE *out)

@@ -119,26 +119,13 @@ static void gather(struct run *r, const char *path, int cls)
     free(names);
 }
 
+static void gather_listed(void *ud, const char *path) { gather(ud, path, -1); }
+
 /* File names, one a line, from file ("-": stdin). */
 static void gather_list(struct run *r, const char *file)
 {
-    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
-    if (!f) {
+    if (cli_each_listed(file, gather_listed, r) != 0)
         report_error(r, file, 0, strerror(errno));
-        return;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (n)
-            gather(r, line, -1);
-    }
-    free(line);
-    if (f != stdin)
-        fclose(f);
 }
 
 /* ---- one message ---- */

@@ -196,3 +196,23 @@ int cli_parse_message(const char *buf, size_t len, const char *tenant, struct sg
         return sg_event_parse(buf, len, SG_EV_MESSAGE, out, errmsg);
     return sg_event_from_rfc822(buf, len, tenant, out, errmsg);
 }
+
+int cli_each_listed(const char *file, void (*fn)(void *ud, const char *path), void *ud)
+{
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (!f)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n)
+            fn(ud, line);
+    }
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    return 0;
+}
