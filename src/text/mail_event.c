@@ -98,42 +98,74 @@ static char *put(struct sg_event *ev, const char *s)
     return out;
 }
 
+/* The fields read here, in the order their addresses are taken. Mail that names nobody in
+ * To/Cc/Bcc (a list's copy, a Bcc'd campaign) is still a message to judge: the delivery fields
+ * (F_DELIVERED and the three after it) say whom it reached, else one placeholder stands for the
+ * undisclosed recipients. Likewise a From-less mail is judged as from its Sender or its
+ * Return-Path. The milter passes the envelope instead. */
+enum field_kind { F_FROM, F_TO, F_CC, F_BCC, F_DELIVERED, F_SENDER = F_DELIVERED + 4, F_RETURN_PATH,
+                  F_MESSAGE_ID, F_KINDS };
+/* With their lengths, so the lookup of every field of every mail compares no string whose
+ * length differs (a strlen per name and field cost about 4.5K instructions a mail). */
+#define FIELD_NAME(s) {s, sizeof s - 1}
+static const struct {
+    const char *s;
+    size_t n;
+} field_names[F_KINDS] = {
+    FIELD_NAME("From"),        FIELD_NAME("To"),          FIELD_NAME("Cc"),
+    FIELD_NAME("Bcc"),         FIELD_NAME("Delivered-To"), FIELD_NAME("X-Original-To"),
+    FIELD_NAME("Envelope-To"), FIELD_NAME("X-Envelope-To"), FIELD_NAME("Sender"),
+    FIELD_NAME("Return-Path"), FIELD_NAME("Message-ID")};
+#undef FIELD_NAME
+
+static int field_kind(const char *name, size_t n)
+{
+    for (int k = 0; k < F_KINDS; k++)
+        if (field_names[k].n == n && g_ascii_strncasecmp(field_names[k].s, name, n) == 0)
+            return k;
+    return -1;
+}
+
+/* Where the name of the line at raw[i] ends: at its ':' when the line is a well-formed
+ * "name:" field, else at the first character a field name cannot hold. */
+static size_t name_end(const char *raw, size_t len, size_t i)
+{
+    while (i < len && raw[i] > ' ' && raw[i] < 0x7F && raw[i] != ':')
+        i++;
+    return i;
+}
+
+/* The end of the field that starts at raw[i], past its line break and continuation lines. */
+static size_t field_end(const char *raw, size_t len, size_t i)
+{
+    do {
+        const char *nl = memchr(raw + i, '\n', len - i);
+        i = nl ? (size_t)(nl - raw) + 1 : len;
+    } while (i < len && (raw[i] == ' ' || raw[i] == '\t'));
+    return i;
+}
+
 /* What GMime is given: the header block only, and of it only the fields read here (From, To,
- * Cc, Bcc, Message-ID and the fallbacks below) and any line that is not a well-formed "name:" field (where GMime may
+ * Cc, Bcc, Message-ID and the fallbacks: field_names) and any line that is not a well-formed "name:" field (where GMime may
  * end the headers, so they stay in order), then the empty line. The body and the other fields
  * (twenty to a hundred Received, X-* and the like in real mail) are what a full parse spent
  * its time on; they cannot change the addresses. NULL when out of memory (free with sg__free). */
 static char *header_subset(const char *raw, size_t len, size_t *out_len)
 {
-    static const char *const wanted[] = {"From", "To", "Cc", "Bcc", "Message-ID",
-                                         /* the fallbacks when To/Cc/Bcc or From name nobody */
-                                         "Sender", "Return-Path", "Delivered-To", "X-Original-To",
-                                         "Envelope-To", "X-Envelope-To"};
     char *out = sg__malloc(len + 3);
     if (!out)
         return NULL;
     size_t k = 0, i = 0;
     while (i < len) {
-        const char *nl = memchr(raw + i, '\n', len - i);
-        size_t line_end = nl ? (size_t)(nl - raw) + 1 : len;
         if (raw[i] == '\n' || (raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n'))
             break; /* the empty line */
-        size_t field_end = line_end; /* with its continuation lines */
-        while (field_end < len && (raw[field_end] == ' ' || raw[field_end] == '\t')) {
-            const char *n2 = memchr(raw + field_end, '\n', len - field_end);
-            field_end = n2 ? (size_t)(n2 - raw) + 1 : len;
+        size_t end = field_end(raw, len, i), q = name_end(raw, len, i);
+        bool field = q > i && q < len && raw[q] == ':';
+        if (!field || field_kind(raw + i, q - i) >= 0) {
+            memcpy(out + k, raw + i, end - i);
+            k += end - i;
         }
-        size_t q = i;
-        while (q < line_end && raw[q] > ' ' && raw[q] < 0x7F && raw[q] != ':')
-            q++;
-        bool keep = !(q > i && q < line_end && raw[q] == ':');
-        for (size_t w = 0; !keep && w < sizeof wanted / sizeof wanted[0]; w++)
-            keep = strlen(wanted[w]) == q - i && g_ascii_strncasecmp(wanted[w], raw + i, q - i) == 0;
-        if (keep) {
-            memcpy(out + k, raw + i, field_end - i);
-            k += field_end - i;
-        }
-        i = field_end;
+        i = end;
     }
     if (k == 0) { /* no field kept: GMime judges the mail as it is (no From, or not a mail) */
         memcpy(out, raw, len);
@@ -172,13 +204,6 @@ static void set_id(struct heads *h, const char *message_id)
         snprintf(h->id, sizeof h->id, "%s", message_id);
 }
 
-/* Mail that names nobody in To/Cc/Bcc (a list's copy, a Bcc'd campaign) is still a message to
- * judge: the delivery headers say whom it reached, else one placeholder stands for the
- * undisclosed recipients. Likewise a From-less mail is judged as from its Sender or its
- * Return-Path. The milter passes the envelope instead. */
-static const char *const delivered[] = {"Delivered-To", "X-Original-To", "Envelope-To",
-                                        "X-Envelope-To"};
-
 /* GMime's reading: a GMimeMessage of the header fields read here. 0, SG_ENOMEM or SG_EPARSE. */
 static int read_with_parser(const char *raw, size_t len, struct heads *h, char **errmsg)
 {
@@ -203,14 +228,14 @@ static int read_with_parser(const char *raw, size_t len, struct heads *h, char *
     collect(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_CC), &h->to, 0);
     collect(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_BCC), &h->to, 0);
     InternetAddressList *l;
-    for (unsigned i = 0; i < sizeof delivered / sizeof *delivered && h->to.n == 0; i++)
-        if ((l = header_addresses(msg, delivered[i]))) {
+    for (int k = F_DELIVERED; k < F_SENDER && h->to.n == 0; k++)
+        if ((l = header_addresses(msg, field_names[k].s))) {
             h->owners[h->nowners++] = l;
             collect(l, &h->to, 0);
         }
     if (h->from.n == 0)
         collect(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_SENDER), &h->from, 0);
-    if (h->from.n == 0 && (l = header_addresses(msg, "Return-Path"))) {
+    if (h->from.n == 0 && (l = header_addresses(msg, field_names[F_RETURN_PATH].s))) {
         h->owners[h->nowners++] = l;
         collect(l, &h->from, 0);
     }
@@ -218,36 +243,12 @@ static int read_with_parser(const char *raw, size_t len, struct heads *h, char *
     return 0;
 }
 
-/* The fields read here, in the order their addresses are taken. */
-enum field_kind { F_FROM, F_TO, F_CC, F_BCC, F_DELIVERED, F_SENDER = F_DELIVERED + 4, F_RETURN_PATH,
-                  F_MESSAGE_ID, F_KINDS };
-/* With their lengths, so the lookup of every field of every mail compares no string whose
- * length differs (a strlen per name and field cost about 4.5K instructions a mail). */
-#define FIELD_NAME(s) {s, sizeof s - 1}
-static const struct {
-    const char *s;
-    size_t n;
-} field_names[F_KINDS] = {
-    FIELD_NAME("From"),        FIELD_NAME("To"),          FIELD_NAME("Cc"),
-    FIELD_NAME("Bcc"),         FIELD_NAME("Delivered-To"), FIELD_NAME("X-Original-To"),
-    FIELD_NAME("Envelope-To"), FIELD_NAME("X-Envelope-To"), FIELD_NAME("Sender"),
-    FIELD_NAME("Return-Path"), FIELD_NAME("Message-ID")};
-#undef FIELD_NAME
-
-static int field_kind(const char *name, size_t n)
-{
-    for (int k = 0; k < F_KINDS; k++)
-        if (field_names[k].n == n && g_ascii_strncasecmp(field_names[k].s, name, n) == 0)
-            return k;
-    return -1;
-}
-
 /* Parses count field values (values[i][0..lengths[i]), each up to its field's end) into h's
  * owners and collects their addresses into out; false when there are more lists than owners
  * can keep or a list does not parse as a whole. A value is given to the address parser as the message parser keeps it, ending in
  * its line break (one is added at the block's end): a broken value ("G: b@y;(") reads
  * differently without. */
-static bool collect_kind(struct heads *h, char *const *values, const size_t *lengths,
+static bool collect_kind(struct heads *h, const char *const *values, const size_t *lengths,
                          unsigned count, struct addrs *out)
 {
     for (unsigned i = 0; i < count; i++) {
@@ -276,16 +277,46 @@ static bool collect_kind(struct heads *h, char *const *values, const size_t *len
 
 enum { READ_DONE = 0, READ_ODD = 1 }; /* beside the negative SG_E codes */
 
-/* The reading of a well-formed header block, field by field: READ_DONE, READ_ODD (leave the
- * block to GMime's parser, nothing kept in h) or SG_ENOMEM. A field read here must be
- * printable ASCII (non-ASCII words in RFC 2047 form): raw 8-bit text and control characters
- * are the parser's. Like the message parser, every
- * From, To, Cc, Bcc and Sender field counts in order, the first of each delivery field and
- * of Return-Path is a fallback, and the last Message-ID is the id. */
+/* The Message-ID value v[0..n) as the parser reads it: unfolded (the line breaks of its
+ * continuations out), without the white space after it, then decoded. */
+static void set_id_from_value(struct heads *h, const char *v, size_t n)
+{
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
+        n--;
+    char *unfolded = g_malloc(n + 1);
+    size_t w = 0;
+    for (size_t r = 0; r < n; r++)
+        if (v[r] != '\r' && v[r] != '\n')
+            unfolded[w++] = v[r];
+    unfolded[w] = '\0';
+    char *id = g_mime_utils_decode_message_id(unfolded);
+    set_id(h, id);
+    g_free(id);
+    g_free(unfolded);
+}
+
+/* Whether a field value holds only what the parser reads as it is: printable ASCII (non-ASCII
+ * words in RFC 2047 form), tabs and line breaks. Raw 8-bit text the parser converts to UTF-8
+ * first, and control characters it reads its own way. */
+static bool plain_value(const char *v, size_t n)
+{
+    for (size_t b = 0; b < n; b++) {
+        unsigned char c = (unsigned char)v[b];
+        if (c >= 0x80 || (c < ' ' && c != '\t' && c != '\n' &&
+                          !(c == '\r' && b + 1 < n && v[b + 1] == '\n')))
+            return false;
+    }
+    return true;
+}
+
+/* The reading of a well-formed header block, field by field: READ_DONE, or READ_ODD (leave the
+ * block to GMime's parser, nothing kept in h). A field read here must be a plain_value. Like the message parser, every From, To, Cc, Bcc and Sender field counts in
+ * order, the first of each delivery field and of Return-Path is a fallback, and the last
+ * Message-ID is the id. */
 static int read_fields(const char *raw, size_t len, struct heads *h)
 {
     enum { MAX_EACH = 8 };
-    char *values[F_KINDS][MAX_EACH];
+    const char *values[F_KINDS][MAX_EACH];
     size_t lengths[F_KINDS][MAX_EACH]; /* to the field's end, its line break included */
     unsigned counts[F_KINDS] = {0};
     size_t end = 0; /* the header block's length */
@@ -306,84 +337,44 @@ static int read_fields(const char *raw, size_t len, struct heads *h)
         const char *nl = memchr(raw, '\n', end);
         start = nl ? (size_t)(nl - raw) + 1 : end;
     }
-    char *copy = sg__malloc(end + 1); /* each field's value NUL-terminated in place */
-    if (!copy)
-        return SG_ENOMEM;
-    memcpy(copy, raw, end);
-    copy[end] = '\0';
-    int rc = READ_DONE;
     unsigned wanted = 0; /* fields read here */
-    for (size_t i = start; i < end && rc == READ_DONE;) {
-        size_t q = i;
-        while (q < end && copy[q] > ' ' && copy[q] < 0x7F && copy[q] != ':')
-            q++;
-        if (q == i || q == end || copy[q] != ':') {
-            rc = READ_ODD; /* not a field: a continuation first, a mbox line, text */
-            break;
-        }
-        size_t field_end = i; /* with its continuation lines */
-        do {
-            const char *nl = memchr(copy + field_end, '\n', end - field_end);
-            field_end = nl ? (size_t)(nl - copy) + 1 : end;
-        } while (field_end < end && (copy[field_end] == ' ' || copy[field_end] == '\t'));
-        int k = field_kind(copy + i, q - i);
+    for (size_t i = start; i < end;) {
+        size_t q = name_end(raw, end, i);
+        if (q == i || q == end || raw[q] != ':')
+            return READ_ODD; /* not a field: a continuation first, a mbox line, text */
+        size_t fe = field_end(raw, end, i);
+        int k = field_kind(raw + i, q - i);
         if (k >= 0) {
             wanted++;
             if (k == F_MESSAGE_ID)
                 counts[k] = 0; /* the last one counts */
-            if (counts[k] == MAX_EACH) {
-                rc = READ_ODD;
-                break;
-            }
-            for (size_t b = q + 1; b < field_end && rc == READ_DONE; b++) {
-                unsigned char c = (unsigned char)copy[b];
-                if (c >= 0x80 || (c < ' ' && c != '\t' && c != '\n' &&
-                                  !(c == '\r' && b + 1 < field_end && copy[b + 1] == '\n')))
-                    rc = READ_ODD; /* 8-bit text, which the parser converts to UTF-8 first, or
-                                    * control characters, which it reads its own way */
-            }
-            if (k == F_MESSAGE_ID) { /* unfolded, without white space after it, as the parser */
-                size_t v_end = field_end;
-                while (v_end > q + 1 && (copy[v_end - 1] == ' ' || copy[v_end - 1] == '\t' ||
-                                         copy[v_end - 1] == '\r' || copy[v_end - 1] == '\n'))
-                    v_end--;
-                size_t w = q + 1; /* unfolded: the line breaks of its continuations out */
-                for (size_t r = q + 1; r < v_end; r++)
-                    if (copy[r] != '\r' && copy[r] != '\n')
-                        copy[w++] = copy[r];
-                copy[w] = '\0'; /* w < field_end, or the block's end */
-            }
-            values[k][counts[k]] = copy + q + 1;
-            lengths[k][counts[k]++] = field_end - (q + 1);
+            if (counts[k] == MAX_EACH || !plain_value(raw + q + 1, fe - (q + 1)))
+                return READ_ODD;
+            values[k][counts[k]] = raw + q + 1;
+            lengths[k][counts[k]++] = fe - (q + 1);
         }
-        i = field_end;
+        i = fe;
     }
-    if (rc == READ_DONE && wanted == 0)
-        rc = READ_ODD; /* no address or id: the parser says whether it is a message at all */
-    if (rc == READ_DONE) {
-        bool kept = collect_kind(h, values[F_FROM], lengths[F_FROM], counts[F_FROM], &h->from);
-        for (int k = F_TO; k <= F_BCC; k++)
-            kept = kept && collect_kind(h, values[k], lengths[k], counts[k], &h->to);
-        for (int k = F_DELIVERED; k < F_SENDER && kept && h->to.n == 0; k++)
-            kept = collect_kind(h, values[k], lengths[k], counts[k] ? 1 : 0, &h->to);
-        if (kept && h->from.n == 0)
-            kept = collect_kind(h, values[F_SENDER], lengths[F_SENDER], counts[F_SENDER], &h->from);
-        if (kept && h->from.n == 0)
-            kept = collect_kind(h, values[F_RETURN_PATH], lengths[F_RETURN_PATH],
-                                counts[F_RETURN_PATH] ? 1 : 0, &h->from);
-        if (kept && counts[F_MESSAGE_ID]) {
-            char *id = g_mime_utils_decode_message_id(values[F_MESSAGE_ID][0]);
-            set_id(h, id);
-            g_free(id);
-        }
-        if (!kept) {
-            heads_clear(h);
-            memset(h, 0, sizeof *h);
-            rc = READ_ODD;
-        }
+    if (wanted == 0)
+        return READ_ODD; /* no address or id: the parser says whether it is a message at all */
+    bool kept = collect_kind(h, values[F_FROM], lengths[F_FROM], counts[F_FROM], &h->from);
+    for (int k = F_TO; k <= F_BCC; k++)
+        kept = kept && collect_kind(h, values[k], lengths[k], counts[k], &h->to);
+    for (int k = F_DELIVERED; k < F_SENDER && kept && h->to.n == 0; k++)
+        kept = collect_kind(h, values[k], lengths[k], counts[k] ? 1 : 0, &h->to);
+    if (kept && h->from.n == 0)
+        kept = collect_kind(h, values[F_SENDER], lengths[F_SENDER], counts[F_SENDER], &h->from);
+    if (kept && h->from.n == 0)
+        kept = collect_kind(h, values[F_RETURN_PATH], lengths[F_RETURN_PATH],
+                            counts[F_RETURN_PATH] ? 1 : 0, &h->from);
+    if (!kept) {
+        heads_clear(h);
+        memset(h, 0, sizeof *h);
+        return READ_ODD;
     }
-    sg__free(copy);
-    return rc;
+    if (counts[F_MESSAGE_ID])
+        set_id_from_value(h, values[F_MESSAGE_ID][0], lengths[F_MESSAGE_ID][0]);
+    return READ_DONE;
 }
 
 int sg_event_from_rfc822(const char *raw, size_t len, const char *tenant, struct sg_event **out,
