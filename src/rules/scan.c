@@ -353,10 +353,8 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     if (sender_domain(c->from_addr, from_domain, sizeof from_domain) && rs->psl)
         from_registrable = psl_registrable_domain(rs->psl, from_domain);
     f[SG_FACT_FROM_ABUSED_TLD] = sg__url_abused_tld(from_registrable);
-    f[SG_FACT_FROM_EMBEDDED_DOMAIN] =
-        from_registrable && strlen(from_registrable) <= strlen(from_domain) &&
-        host_embeds_domain(from_domain,
-                           from_domain + strlen(from_domain) - strlen(from_registrable));
+    /* psl_registrable_domain points into from_domain, as host_embeds_domain wants */
+    f[SG_FACT_FROM_EMBEDDED_DOMAIN] = host_embeds_domain(from_domain, from_registrable);
     f[SG_FACT_FROM_NAME_OTHER_ADDRESS] = name_is_other_address(rs, c->from_name, from_registrable);
     f[SG_FACT_FROM_DOMAIN_BRAND_LOOKALIKE] =
         rs->uses_url_brand && sg__host_uses_brand(rs, from_domain, from_registrable);
@@ -486,12 +484,6 @@ static size_t node_source(const struct sg_rules *rs, const struct sg__rule *r, i
     return NO_SOURCE;
 }
 
-static size_t quote_source(const struct sg_rules *rs, const struct sg__rule *r,
-                           const uint8_t *fired, int depth)
-{
-    return node_source(rs, r, r->root, fired, depth);
-}
-
 int sg__rules_scan(const struct sg_rules *rs, struct sg_rules_scratch *s,
                    const struct sg_content *c, const struct sg_rules_facts *facts, int channel,
                    struct sg_arena *arena, struct sg_rule_hit *hits, size_t n)
@@ -559,7 +551,7 @@ int sg__rules_scan(const struct sg_rules *rs, struct sg_rules_scratch *s,
         h->monitor = r->state == SG__RS_MONITOR;
         h->score = h->monitor ? 0 : r->score;
         h->quote = NULL;
-        size_t q = r->kind == SG__RK_EXPR ? quote_source(rs, r, s->fired, 0) : i;
+        size_t q = r->kind == SG__RK_EXPR ? node_source(rs, r, r->root, s->fired, 0) : i;
         if (q != NO_SOURCE && arena) {
             size_t to = s->to[q];
             size_t from = s->from[q] == NO_START ? clause_start(s->buf, ns, to) : s->from[q];
