@@ -73,7 +73,7 @@ static struct slot *table_find(const struct table *t, uint64_t key)
  * the SpamAssassin TEST split against a 1.7M-token model: content + tokens + classify went
  * from 2,169 to 2,823 messages/s on a busy machine). */
 #define PREFETCH_AHEAD 8
-/* Counts below this (spam and ham) have their token terms memoised directly (term_cache.small). */
+/* Counts below this (spam and ham) have their token terms kept directly (term_cache.small). */
 #define SMALL_COUNT 16
 
 static inline void table_prefetch(const struct table *t, uint64_t key)
@@ -949,20 +949,17 @@ struct term_inputs {
     uint64_t spam_msgs, ham_msgs;
     double robs, robx, min_dev;
 };
+/* A token's term for its counts, valid in generation gen (0: never made). */
+struct term {
+    double ln_f, ln_1f;
+    uint32_t gen, spam, ham;
+    bool counts; /* past min_dev: added to the sums */
+};
 static __thread struct {
     struct term_inputs in;
     uint32_t gen; /* 0: no entry is valid */
-    struct {
-        uint32_t gen, spam, ham;
-        bool counts;
-        double ln_f, ln_1f;
-    } e[TERM_CACHE]; /* 32 bytes each: 128 KB a thread */
-    /* Counts both under SMALL_COUNT, direct; known: which are made in generation gen. */
-    struct {
-        double ln_f, ln_1f;
-        bool counts;
-    } small[SMALL_COUNT][SMALL_COUNT];
-    uint64_t known[SMALL_COUNT * SMALL_COUNT / 64];
+    struct term small[SMALL_COUNT][SMALL_COUNT]; /* counts both under SMALL_COUNT, direct */
+    struct term e[TERM_CACHE];                   /* the others by hash: 32 bytes each, 128 KB */
 } term_cache;
 
 /* The generation of term_cache's entries made under in: a new one when in changed. */
@@ -970,14 +967,31 @@ static uint32_t term_cache_gen(const struct term_inputs *in)
 {
     if (term_cache.gen == 0 || memcmp(&term_cache.in, in, sizeof *in) != 0) {
         term_cache.in = *in;
-        memset(term_cache.known, 0, sizeof term_cache.known);
         if (++term_cache.gen == 0) {
             /* wrapped: entries of an old generation could pass for the new one */
+            memset(term_cache.small, 0, sizeof term_cache.small);
             memset(term_cache.e, 0, sizeof term_cache.e);
             term_cache.gen = 1;
         }
     }
     return term_cache.gen;
+}
+
+/* The term of counts (spam, ham) in generation gen, made now unless the cache holds it. */
+static const struct term *cached_term(uint64_t spam, uint64_t ham, uint32_t gen,
+                                      const struct term_inputs *in)
+{
+    struct term *tm = spam < SMALL_COUNT && ham < SMALL_COUNT
+                          ? &term_cache.small[spam][ham]
+                          : &term_cache.e[(uint32_t)sg__hash_mix(spam, ham) & (TERM_CACHE - 1)];
+    if (tm->gen != gen || tm->spam != spam || tm->ham != ham) {
+        double f = sg__bayes_robinson(spam, ham, in->spam_msgs, in->ham_msgs, in->robs, in->robx);
+        tm->counts = sg__bayes_term(f, in->min_dev, &tm->ln_f, &tm->ln_1f);
+        tm->gen = gen;
+        tm->spam = (uint32_t)spam;
+        tm->ham = (uint32_t)ham;
+    }
+    return tm;
 }
 
 int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
@@ -1016,9 +1030,8 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
         double unseen_ln_f = 0, unseen_ln_1f = 0;
         bool unseen_counts = sg__bayes_term(p->robx, p->min_dev, &unseen_ln_f, &unseen_ln_1f);
         /* Most tokens of a message have small counts (hapaxes and their like), and f with its
-         * two logarithms depends on the counts and term_inputs alone: each small pair is
-         * computed once while those stay the same (term_cache.small), larger ones found again
-         * in term_cache.e. The same values are added in the same order, so the result does
+         * two logarithms depends on the counts and term_inputs alone: each pair is computed
+         * once while those stay the same (cached_term). The same values are added in the same order, so the result does
          * not move. */
         struct term_inputs in;
         memset(&in, 0, sizeof in); /* padding too: the inputs are compared with memcmp */
@@ -1028,8 +1041,6 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
         in.robx = p->robx;
         in.min_dev = p->min_dev;
         uint32_t gen = term_cache_gen(&in);
-        __typeof__(term_cache.small) *memo = &term_cache.small;
-        uint64_t *known = term_cache.known;
         /* Lookups first, a chunk at a time, then the arithmetic in token order: a loop that
          * only looks up keeps more cache misses in flight than one that also does the maths
          * (the table is far bigger than the caches, so misses are what a lookup costs). */
@@ -1056,37 +1067,11 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
                 }
                 continue;
             }
-            uint64_t spam = cnt[c][0], ham = cnt[c][1];
-            if (spam < SMALL_COUNT && ham < SMALL_COUNT) {
-                unsigned k = (unsigned)(spam * SMALL_COUNT + ham);
-                if (!(known[k / 64] >> (k % 64) & 1)) {
-                    double f = sg__bayes_robinson(spam, ham, sc->spam_msgs, sc->ham_msgs,
-                                                  p->robs, p->robx);
-                    (*memo)[spam][ham].counts = sg__bayes_term(f, p->min_dev, &(*memo)[spam][ham].ln_f,
-                                                            &(*memo)[spam][ham].ln_1f);
-                    known[k / 64] |= 1ull << (k % 64);
-                }
-                if ((*memo)[spam][ham].counts) {
-                    sums_add_term(&all, (*memo)[spam][ham].ln_f, (*memo)[spam][ham].ln_1f);
-                    if (is_word)
-                        sums_add_term(&words, (*memo)[spam][ham].ln_f, (*memo)[spam][ham].ln_1f);
-                }
-                continue;
-            }
-            uint32_t slot = (uint32_t)sg__hash_mix(spam, ham) & (TERM_CACHE - 1);
-            __typeof__(term_cache.e[0]) *ce = &term_cache.e[slot];
-            if (ce->gen != gen || ce->spam != spam || ce->ham != ham) {
-                double f = sg__bayes_robinson(spam, ham, sc->spam_msgs, sc->ham_msgs, p->robs,
-                                              p->robx);
-                ce->counts = sg__bayes_term(f, p->min_dev, &ce->ln_f, &ce->ln_1f);
-                ce->gen = gen;
-                ce->spam = (uint32_t)spam;
-                ce->ham = (uint32_t)ham;
-            }
-            if (ce->counts) { /* the logarithms once for both sums */
-                sums_add_term(&all, ce->ln_f, ce->ln_1f);
+            const struct term *tm = cached_term(cnt[c][0], cnt[c][1], gen, &in);
+            if (tm->counts) { /* the logarithms once for both sums */
+                sums_add_term(&all, tm->ln_f, tm->ln_1f);
                 if (is_word)
-                    sums_add_term(&words, ce->ln_f, ce->ln_1f);
+                    sums_add_term(&words, tm->ln_f, tm->ln_1f);
             }
         }
         out->tokens_used = all.n;
