@@ -168,6 +168,15 @@ void sg__sb_json_cstr(struct sg_strbuf *sb, const char *s)
         sg__sb_json_str(sb, s, strlen(s));
 }
 
+/* Writes v with prec significant digits (at most 17) into buf[32]; whether it reads back as v. */
+static bool reads_back(char buf[32], unsigned prec, double v)
+{
+    if (prec > 17)
+        prec = 17; /* said where the compiler's check of the output size can see it */
+    snprintf(buf, 32, "%.*g", (int)prec, v);
+    return strtod(buf, NULL) == v;
+}
+
 void sg__sb_json_num(struct sg_strbuf *sb, double v)
 {
     if (!isfinite(v)) {
@@ -187,32 +196,24 @@ void sg__sb_json_num(struct sg_strbuf *sb, double v)
     char buf[32];
     int e;
     if (fabs(frexp(v, &e)) == 0.5) {
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(buf, sizeof buf, "%.*g", prec, v);
-            if (strtod(buf, NULL) == v)
-                break;
-        }
+        for (unsigned prec = 1; !reads_back(buf, prec, v) && prec < 17; prec++)
+            ;
     } else {
-        int lo = 1, hi = 17; /* 17 digits always read back */
-        bool have = false;   /* buf holds the form of hi */
+        unsigned lo = 1, hi = 17; /* 17 digits always read back */
+        bool have = false;        /* buf holds hi's form */
+        char t[32];
         while (lo < hi) {
-            /* 1 <= lo <= mid < hi <= 17 always; said again where the compiler's check of the
-             * output size can see it. */
-            unsigned mid = (unsigned)(lo + hi) / 2;
-            if (mid > 17)
-                mid = 17;
-            char t[32];
-            snprintf(t, sizeof t, "%.*g", (int)mid, v);
-            if (strtod(t, NULL) == v) {
-                hi = (int)mid;
+            unsigned mid = (lo + hi) / 2;
+            if (reads_back(t, mid, v)) {
+                hi = mid;
                 memcpy(buf, t, sizeof t);
                 have = true;
             } else {
-                lo = (int)mid + 1;
+                lo = mid + 1;
             }
         }
         if (!have)
-            snprintf(buf, sizeof buf, "%.17g", v);
+            reads_back(buf, 17, v);
     }
     sg__sb_adds(sb, buf);
 }
