@@ -377,6 +377,52 @@ static int read_fields(const char *raw, size_t len, struct heads *h)
     return READ_DONE;
 }
 
+/* The event of what h read, with its placeholders filled in: 0, SG_ENOMEM or SG_ETOOBIG. */
+static int build_event(struct heads *h, const char *raw, size_t len, const char *tenant,
+                       struct sg_event **out, char **errmsg)
+{
+    if (h->to.n == 0)
+        add_fixed(&h->to, SG_RFC822_UNDISCLOSED);
+    if (h->from.n == 0)
+        add_fixed(&h->from, SG_RFC822_UNKNOWN_SENDER);
+    if (!h->id[0])
+        snprintf(h->id, sizeof h->id, "sha-%016llx",
+                 (unsigned long long)sg__hash(raw, len, 0x53474d41ULL));
+    if (h->from.n == 0 || h->to.n == 0)
+        return SG_ENOMEM; /* a placeholder could not be added */
+    if (h->to.n > SG_EVENT_MAX_RECIPIENTS) {
+        fail(errmsg, "raw: more than %d recipients", SG_EVENT_MAX_RECIPIENTS);
+        return SG_ETOOBIG;
+    }
+    struct sg_event *ev = sg__calloc(1, sizeof *ev);
+    if (!ev)
+        return SG_ENOMEM;
+    ev->strings_cap = strlen(tenant) + strlen(h->id) + h->from.bytes + h->to.bytes + len + 8;
+    ev->strings = sg__malloc(ev->strings_cap);
+    ev->recipients = sg__malloc(h->to.n * sizeof *ev->recipients);
+    if (!ev->strings || !ev->recipients) {
+        sg_event_free(ev);
+        return SG_ENOMEM;
+    }
+    ev->type = SG_EV_MESSAGE;
+    ev->channel = SG_CH_EMAIL;
+    ev->verified = -1;
+    ev->tenant = put(ev, tenant);
+    ev->id = put(ev, h->id);
+    ev->sender = put(ev, h->from.v[0]);
+    for (size_t i = 0; i < h->to.n; i++)
+        ev->recipients[i] = put(ev, h->to.v[i]);
+    ev->nrecipients = h->to.n;
+    char *copy = ev->strings + ev->strings_used; /* raw may hold NULs: copy by length */
+    memcpy(copy, raw, len);
+    copy[len] = '\0';
+    ev->strings_used += len + 1;
+    ev->raw = copy;
+    ev->raw_len = len;
+    *out = ev;
+    return 0;
+}
+
 int sg_event_from_rfc822(const char *raw, size_t len, const char *tenant, struct sg_event **out,
                          char **errmsg)
 {
@@ -401,50 +447,8 @@ int sg__event_from_rfc822_read(const char *raw, size_t len, const char *tenant, 
     int rc = reading == SG__RFC822_PARSER ? READ_ODD : read_fields(raw, len, &h);
     if (rc == READ_ODD)
         rc = reading == SG__RFC822_FIELDS ? SG_ENOTFOUND : read_with_parser(raw, len, &h, errmsg);
-    if (rc == 0) {
-        if (h.to.n == 0)
-            add_fixed(&h.to, SG_RFC822_UNDISCLOSED);
-        if (h.from.n == 0)
-            add_fixed(&h.from, SG_RFC822_UNKNOWN_SENDER);
-        if (!h.id[0])
-            snprintf(h.id, sizeof h.id, "sha-%016llx",
-                     (unsigned long long)sg__hash(raw, len, 0x53474d41ULL));
-    }
-    struct sg_event *ev = NULL;
-    if (rc) {
-        /* said above */
-    } else if (h.from.n == 0 || h.to.n == 0) {
-        rc = SG_ENOMEM;
-    } else if (h.to.n > SG_EVENT_MAX_RECIPIENTS) {
-        fail(errmsg, "raw: more than %d recipients", SG_EVENT_MAX_RECIPIENTS);
-        rc = SG_ETOOBIG;
-    } else if (!(ev = sg__calloc(1, sizeof *ev)) ||
-               !(ev->strings_cap = strlen(tenant) + strlen(h.id) + h.from.bytes + h.to.bytes + len + 8,
-                 ev->strings = sg__malloc(ev->strings_cap)) ||
-               !(ev->recipients = sg__malloc(h.to.n * sizeof *ev->recipients))) {
-        rc = SG_ENOMEM;
-    } else {
-        ev->type = SG_EV_MESSAGE;
-        ev->channel = SG_CH_EMAIL;
-        ev->verified = -1;
-        ev->tenant = put(ev, tenant);
-        ev->id = put(ev, h.id);
-        ev->sender = put(ev, h.from.v[0]);
-        for (size_t i = 0; i < h.to.n; i++)
-            ev->recipients[i] = put(ev, h.to.v[i]);
-        ev->nrecipients = h.to.n;
-        char *copy = ev->strings + ev->strings_used; /* raw may hold NULs: copy by length */
-        memcpy(copy, raw, len);
-        copy[len] = '\0';
-        ev->strings_used += len + 1;
-        ev->raw = copy;
-        ev->raw_len = len;
-    }
+    if (rc == 0)
+        rc = build_event(&h, raw, len, tenant, out, errmsg);
     heads_clear(&h);
-    if (rc) {
-        sg_event_free(ev);
-        return rc;
-    }
-    *out = ev;
-    return 0;
+    return rc;
 }
