@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rules/hscache.h"
+#include "rules/regex_memo.h"
 #include "rules/internal.h"
 #include "util/alloc.h"
 
@@ -19,8 +20,11 @@
 #define BASE_FLAGS HS_FLAG_CASELESS
 #define MAX_COMPILED ((size_t)1 << 20) /* one rule's expression after normalisation */
 
-const char *sg__rules_check_regex(const char *re, char *buf, size_t size)
+const char *sg__rules_check_regex(struct sg__regex_memo *memo, const char *re, char *buf,
+                                  size_t size)
 {
+    if (sg__regex_memo_known(memo, re, BASE_FLAGS))
+        return NULL;
     hs_expr_info_t *info = NULL;
     hs_compile_error_t *cerr = NULL;
     if (hs_expression_info(re, BASE_FLAGS, &info, &cerr) != HS_SUCCESS) {
@@ -34,6 +38,8 @@ const char *sg__rules_check_regex(const char *re, char *buf, size_t size)
         problem = buf;
     }
     free(info); /* allocated by Hyperscan's default allocator */
+    if (!problem)
+        sg__regex_memo_add(memo, re, BASE_FLAGS);
     return problem;
 }
 

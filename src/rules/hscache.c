@@ -28,8 +28,7 @@
 /* At most this many entries: saving one more removes the oldest. */
 #define SG_HSCACHE_MAX_ENTRIES 16
 
-/* The cache directory, created 0700 if missing; false when there is no safe one. */
-static bool cache_dir(char *out, size_t size)
+bool sg__hs_cache_dir(char *out, size_t size)
 {
     const char *env = getenv("SENDGUARD_CACHE_DIR");
     const char *xdg = getenv("XDG_CACHE_HOME");
@@ -162,7 +161,7 @@ hs_error_t sg__hs_compile_cached(const char *const *texts, const unsigned *flags
                                  hs_compile_error_t **cerr)
 {
     char dir[PATH_MAX - 64], path[PATH_MAX];
-    bool cached = cache_dir(dir, sizeof dir);
+    bool cached = sg__hs_cache_dir(dir, sizeof dir);
     if (cached) {
         uint64_t key[2];
         cache_key(texts, flags, ids, n, key);

@@ -4,6 +4,11 @@
 #define SG_RULES_HSCACHE_H
 
 #include <hs.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The cache directory into out, created 0700 if missing; false when there is no safe one. */
+bool sg__hs_cache_dir(char *out, size_t size);
 
 hs_error_t sg__hs_compile_cached(const char *const *texts, const unsigned *flags,
                                  const unsigned *ids, unsigned n, hs_database_t **db,

@@ -157,8 +157,11 @@ bool sg__expr_eval(const struct sg__rule *r, const uint8_t *fired, const double 
  * through report(ud, rule index, message) and the rule left out; returns 0, or SG_ENOMEM. */
 typedef void (*sg__rules_report_fn)(void *ud, size_t rule, int line, const char *msg);
 int sg__rules_compile(struct sg_rules *rs, sg__rules_report_fn report, void *ud);
-/* Checks one regex as written; NULL when fine, else a message in buf. */
-const char *sg__rules_check_regex(const char *re, char *buf, size_t size);
+/* Checks one regex as written; NULL when fine (or known fine to memo, which may be NULL), else
+ * a message in buf. */
+struct sg__regex_memo;
+const char *sg__rules_check_regex(struct sg__regex_memo *memo, const char *re, char *buf,
+                                  size_t size);
 
 /* ---- shipped.c ----------------------------------------------------------------------------- */
 

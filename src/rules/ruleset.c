@@ -18,6 +18,7 @@
 #include "engine/policy.h"
 #include "engine/reasons.h"
 #include "rules/internal.h"
+#include "rules/regex_memo.h"
 #include "util/alloc.h"
 #include "util/hash.h"
 #include "util/yamltext.h"
@@ -46,6 +47,7 @@ struct loader {
     size_t nslots;
     int *brand_layer;
     size_t brands_cap;
+    struct sg__regex_memo *checked; /* regexes known to pass the check */
 };
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -341,7 +343,7 @@ static bool parse_items(struct loader *L, struct sg__rule *r, struct fy_node *v,
         r->item_lines[r->nitems++] = iline;
         if (!words) {
             char msg[512];
-            const char *problem = sg__rules_check_regex(copy, msg, sizeof msg);
+            const char *problem = sg__rules_check_regex(L->checked, copy, msg, sizeof msg);
             if (problem) {
                 err_at(L, iline, r->code, "regex: %s", problem);
                 ok = false;
@@ -1133,6 +1135,7 @@ static int load(const char *const *dirs, size_t ndirs, const char *sname, const 
         return SG_ENOMEM;
     }
     memset(L.slots, 0xff, L.nslots * sizeof *L.slots);
+    L.checked = sg__regex_memo_open();
     rs->id = atomic_fetch_add(&next_ruleset_id, 1);
     if (!(flags & SG_RULES_NO_BUILTIN)) {
         struct sg__rules_file files[SG_RULES_SHIPPED_MAX];
@@ -1164,6 +1167,7 @@ static int load(const char *const *dirs, size_t ndirs, const char *sname, const 
         if (!L.rc)
             L.rc = sg__host_brands_build(rs);
     }
+    sg__regex_memo_close(L.checked);
     sg__free(L.slots);
     sg__free(L.brand_layer);
     if (L.errs.failed && !L.rc)

@@ -629,6 +629,50 @@ static int scan_text(const struct sg_rules *rs, const char *subject, const char 
 
 /* A \b next to a non-ASCII letter, through a group's alternatives, a class or optional atoms,
  * is left out (it could never match byte-wise); every other \b still holds. */
+/* The memo of checked regexes (regex_memo.c): filled by a load, used by the next, and a bad
+ * regex is reported whatever the memo holds, since only passing ones are remembered and a
+ * file not written by it is ignored. */
+static void test_regex_memo(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sg-memo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[sizeof dir + 32];
+    snprintf(path, sizeof path, "%s/regexes-checked", dir);
+    char *old = getenv("SENDGUARD_CACHE_DIR") ? strdup(getenv("SENDGUARD_CACHE_DIR")) : NULL;
+    setenv("SENDGUARD_CACHE_DIR", dir, 1);
+    const char *two = "rules:\n  - {code: A, score: 1, description: d., regex: [abc, 'de+f']}\n";
+    for (int run = 0; run < 2; run++) {
+        char *ok = load_err(two, SG_RULES_NO_BUILTIN);
+        assert_string_equal(ok, "");
+        free(ok);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, 2 * 8); /* the second load adds nothing */
+    }
+    expect_err(RULE("    regex: '(abc'\n"), "t.yaml:5: rule R1: regex: ");
+    expect_err(RULE("    regex: 'x*'\n"), "t.yaml:5: rule R1: regex: matches the empty text");
+    /* Not a memo (odd size): read as empty, so the regexes are checked and it is rewritten. */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("garbage", f);
+    fclose(f);
+    expect_err(RULE("    regex: ['abc', 'a(']\n"), "t.yaml:5: rule R1: regex: ");
+    char *ok = load_err(two, SG_RULES_NO_BUILTIN);
+    assert_string_equal(ok, "");
+    free(ok);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 2 * 8);
+    unlink(path);
+    rmdir(dir);
+    if (old)
+        setenv("SENDGUARD_CACHE_DIR", old, 1);
+    else
+        unsetenv("SENDGUARD_CACHE_DIR");
+    free(old);
+}
+
 static void test_boundaries_next_to_non_ascii(void **state)
 {
     (void)state;
@@ -944,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_builtin_matches_sources),
         cmocka_unit_test(test_case_files),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_regex_memo),
         cmocka_unit_test(test_quotes_and_words),
         cmocka_unit_test(test_boundaries_next_to_non_ascii),
         cmocka_unit_test(test_expr_facts),
