@@ -45,6 +45,7 @@ struct sg_content;
     X(URL_ABUSED_TLD, "URL_ABUSED_TLD", 1)                                                      \
     X(URL_BRAND_LOOKALIKE, "URL_BRAND_LOOKALIKE", 1)                                            \
     X(URL_EMBEDDED_DOMAIN, "URL_EMBEDDED_DOMAIN", 1)                                            \
+    X(URL_ANCHOR_FOREIGN, "URL_ANCHOR_FOREIGN", 1)                                              \
     X(FROM_EMBEDDED_DOMAIN, "FROM_EMBEDDED_DOMAIN", 1)                                          \
     X(FROM_ABUSED_TLD, "FROM_ABUSED_TLD", 1)                                                    \
     X(FROM_NAME_OTHER_ADDRESS, "FROM_NAME_OTHER_ADDRESS", 1)                                    \

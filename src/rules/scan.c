@@ -303,6 +303,27 @@ static bool host_embeds_domain(const char *host, const char *dom)
     return false;
 }
 
+/* Links whose text names a site that is neither where the link goes nor the sender's own:
+ * "DONATE NOW at redcross.org" from globalrelief-response.org to grr-donate.help. A sender's
+ * newsletter that names itself over a click-tracking link ("shop at example.com" to
+ * click.esp.net) and a forum's redirect through its own domain are not counted. */
+static double anchors_foreign(const struct sg_content *c, const char *from_registrable)
+{
+    double n = 0;
+    for (size_t u = 0; c->urls && u < c->nurls; u++) {
+        const struct sg_text_url *url = &c->urls[u];
+        const char *to = url->domain ? url->domain : url->host;
+        const char *named = url->anchor_domain;
+        if (!named || !to || strcmp(named, to) == 0)
+            continue;
+        if (from_registrable && (strcmp(named, from_registrable) == 0 ||
+                                 strcmp(to, from_registrable) == 0))
+            continue;
+        n += 1;
+    }
+    return n;
+}
+
 static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
                           struct sg_arena *arena, double *f)
 {
@@ -352,6 +373,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     const char *from_registrable = NULL;
     if (sender_domain(c->from_addr, from_domain, sizeof from_domain) && rs->psl)
         from_registrable = psl_registrable_domain(rs->psl, from_domain);
+    f[SG_FACT_URL_ANCHOR_FOREIGN] = anchors_foreign(c, from_registrable);
     f[SG_FACT_FROM_ABUSED_TLD] = sg__url_abused_tld(from_registrable);
     /* psl_registrable_domain points into from_domain, as host_embeds_domain wants */
     f[SG_FACT_FROM_EMBEDDED_DOMAIN] = host_embeds_domain(from_domain, from_registrable);

@@ -66,6 +66,7 @@ struct msg {
     size_t nattachment_names;
     unsigned url_flags[16];
     const char *url_text[16]; /* a URL written out: parsed by the real parser (text/urls.c) */
+    const char *url_anchor[16]; /* with url_text: an HTML link's text (sg__urls_add_href) */
     size_t nurls;
     uint32_t zero_width, bidi, hidden, forms, password_inputs, images, images_without_text;
     struct sg_rules_facts facts;
@@ -97,6 +98,13 @@ static int scan_msg(const struct sg_rules *rs, struct sg_rules_scratch *s, const
     struct sg_text_url urls[16];
     memset(urls, 0, sizeof urls);
     for (size_t i = 0; i < m->nurls; i++) {
+        if (m->url_anchor[i]) {
+            struct sg_url_list one = {0};
+            assert_int_equal(sg__urls_add_href(a, m->url_text[i], m->url_anchor[i], &one), 0);
+            assert_int_equal(one.n, 1);
+            urls[i] = one.v[0];
+            continue;
+        }
         if (m->url_text[i]) {
             assert_int_equal(sg__url_parse(a, m->url_text[i], strlen(m->url_text[i]), 0, &urls[i]), 0);
             continue;
@@ -269,13 +277,21 @@ static bool parse_msg(struct runner *r, struct fy_node *n, struct msg *m, double
         } else if (!strcmp(k, "max") || !strcmp(k, "min")) {
             *limit = number_of(r, v);
         } else if (!strcmp(k, "urls")) {
-            /* a list of URLs, each a list of flag names ([] for a plain link) or the URL
-             * itself as text */
+            /* a list of URLs, each a list of flag names ([] for a plain link), the URL
+             * itself as text, or an HTML link as {href: URL, text: what it shows} */
             void *it2 = NULL;
             struct fy_node *u;
             while ((u = fy_node_sequence_iterate(v, &it2)) && m->nurls < 16) {
                 if (fy_node_is_scalar(u)) {
                     m->url_text[m->nurls++] = text_of(r, u);
+                    continue;
+                }
+                if (fy_node_is_mapping(u)) {
+                    m->url_text[m->nurls] = text_of(r, fy_node_mapping_lookup_by_string(u, "href", -1));
+                    m->url_anchor[m->nurls] = text_of(r, fy_node_mapping_lookup_by_string(u, "text", -1));
+                    if (!m->url_text[m->nurls] || !m->url_anchor[m->nurls])
+                        fail_case(r, sg__yaml_node_line(u), "a link needs href and text");
+                    m->nurls++;
                     continue;
                 }
                 unsigned flags = 0;
