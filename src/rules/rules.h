@@ -20,6 +20,8 @@ struct sg_content;
     /* name                 content? */                                                         \
     X(ATTACHMENTS, "attachments", 1)                                                            \
     X(HTML_ATTACHMENTS, "html_attachments", 1)                                                  \
+    X(ARCHIVE_ATTACHMENTS, "archive_attachments", 1)                                            \
+    X(PROGRAM_ATTACHMENTS, "program_attachments", 1)                                            \
     X(URLS, "urls", 1)                                                                          \
     X(RECIPIENTS, "recipients", 0)                                                              \
     X(SENDER_AGE_HOURS, "SENDER_AGE_HOURS", 0)                                                  \

@@ -261,25 +261,35 @@ static bool name_is_other_address(const struct sg_rules *rs, const char *from_na
     return named && strcmp(named, from_registrable) != 0;
 }
 
-/* Attached web pages (.htm, .html, .shtml, .xhtml, .svg): a page that opens in the browser
- * with its own form or script, the credential lure's way past link checks. Mail has little
- * honest use for them. */
-static size_t html_attachments(const struct sg_content *c)
+/* Attachments whose names end in one of ends (case-insensitive). */
+static size_t attachments_ending(const struct sg_content *c, const char *const *ends, size_t nends)
 {
-    static const char *const ends[] = {".htm", ".html", ".shtml", ".xhtml", ".svg"};
     size_t n = 0;
     for (size_t i = 0; c->attachments && i < c->nattachments; i++) {
         const char *name = c->attachments[i].name;
         size_t len = name ? strlen(name) : 0;
-        bool page = false;
-        for (size_t k = 0; k < sizeof ends / sizeof *ends && !page; k++) {
+        bool hit = false;
+        for (size_t k = 0; k < nends && !hit; k++) {
             size_t el = strlen(ends[k]);
-            page = len > el && strncasecmp(name + len - el, ends[k], el) == 0;
+            hit = len > el && strncasecmp(name + len - el, ends[k], el) == 0;
         }
-        n += page;
+        n += hit;
     }
     return n;
 }
+
+/* Attached web pages: a page that opens in the browser with its own form or script, the
+ * credential lure's way past link checks. Mail has little honest use for them. */
+static const char *const page_ends[] = {".htm", ".html", ".shtml", ".xhtml", ".svg"};
+/* Archives and disk images: how malware travels as "the invoice", past scanners that do not
+ * open them. A real invoice is a PDF. */
+static const char *const archive_ends[] = {".zip", ".rar", ".7z", ".iso", ".img", ".gz",
+                                           ".tgz", ".tar", ".cab", ".ace", ".arj", ".r00", ".xz"};
+/* Programs and scripts Windows runs on a double click. */
+static const char *const program_ends[] = {".exe", ".scr", ".com", ".pif", ".bat", ".cmd",
+                                           ".js", ".jse", ".vbs", ".vbe", ".wsf", ".hta",
+                                           ".jar", ".lnk", ".msi", ".ps1", ".cpl", ".reg"};
+#define ATTACHMENTS_ENDING(c, ends) attachments_ending(c, ends, sizeof ends / sizeof *ends)
 
 /* A host that carries a whole domain name in its subdomain labels ("example-corp.com.pwreset.info",
  * "login.bank.com.verify.example"): what the reader sees first is a familiar name, the domain
@@ -328,7 +338,9 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
                           struct sg_arena *arena, double *f)
 {
     f[SG_FACT_ATTACHMENTS] = (double)c->nattachments;
-    f[SG_FACT_HTML_ATTACHMENTS] = (double)html_attachments(c);
+    f[SG_FACT_HTML_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, page_ends);
+    f[SG_FACT_ARCHIVE_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, archive_ends);
+    f[SG_FACT_PROGRAM_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, program_ends);
     f[SG_FACT_URLS] = (double)c->nurls;
     f[SG_FACT_ZERO_WIDTH] = c->zero_width;
     f[SG_FACT_BIDI_CONTROLS] = c->bidi_controls;
