@@ -213,12 +213,24 @@ bool sg__rules_brand_mismatch(const struct sg_rules *rs, struct sg_arena *arena,
     if (sg__normalize(arena, from_name, name_len, false, &name) == 0 && name.len) {
         const char *registrable = NULL;
         bool have_registrable = false;
+        /* The bytes that start a word of the name: a brand name can only be a whole word of it
+         * if it starts with one, which rules out nearly every brand without a search. */
+        uint64_t starts[4] = {0};
+        for (size_t i = 0; i < name.len; i++) {
+            unsigned char ch = (unsigned char)name.s[i];
+            if (word_byte(ch) && (i == 0 || !word_byte((unsigned char)name.s[i - 1])))
+                starts[ch >> 6] |= 1ull << (ch & 63);
+        }
         for (size_t b = 0; b < rs->nbrands && !mismatch; b++) {
             const struct sg__brand *br = &rs->brands[b];
             bool named = false;
-            for (size_t k = 0; k < br->nnames && !named; k++)
+            for (size_t k = 0; k < br->nnames && !named; k++) {
+                unsigned char first = (unsigned char)br->names[k][0];
+                if (word_byte(first) && !(starts[first >> 6] >> (first & 63) & 1))
+                    continue;
                 named = has_word(name.s, name.len, br->names[k]) &&
                         name_claims_brand(name.s, name.len, br->names[k]);
+            }
             if (!named)
                 continue;
             if (!have_registrable) {
