@@ -50,6 +50,7 @@ struct sg_content;
     X(URL_ANCHOR_FOREIGN, "URL_ANCHOR_FOREIGN", 1)                                              \
     X(FROM_EMBEDDED_DOMAIN, "FROM_EMBEDDED_DOMAIN", 1)                                          \
     X(FROM_ABUSED_TLD, "FROM_ABUSED_TLD", 1)                                                    \
+    X(FROM_FREEMAIL, "FROM_FREEMAIL", 1)                                                        \
     X(FROM_NAME_OTHER_ADDRESS, "FROM_NAME_OTHER_ADDRESS", 1)                                    \
     X(FROM_DOMAIN_BRAND_LOOKALIKE, "FROM_DOMAIN_BRAND_LOOKALIKE", 1)                            \
     X(URL_NEW_DOMAIN, "URL_NEW_DOMAIN", 0)                                                      \

@@ -399,6 +399,8 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
         from_registrable = psl_registrable_domain(rs->psl, from_domain);
     f[SG_FACT_URL_ANCHOR_FOREIGN] = anchors_foreign(c, from_registrable);
     f[SG_FACT_FROM_ABUSED_TLD] = sg__url_abused_tld(from_registrable);
+    f[SG_FACT_FROM_FREEMAIL] = sg__domain_is_freemail(from_domain) ||
+                               sg__domain_is_freemail(from_registrable);
     /* psl_registrable_domain points into from_domain, as host_embeds_domain wants */
     f[SG_FACT_FROM_EMBEDDED_DOMAIN] = host_embeds_domain(from_domain, from_registrable);
     f[SG_FACT_FROM_NAME_OTHER_ADDRESS] = name_is_other_address(rs, c->from_name, from_registrable);

@@ -37,6 +37,7 @@ struct domain_list {
 
 static struct domain_list shorteners = {.once = PTHREAD_ONCE_INIT};
 static struct domain_list abused_tlds = {.once = PTHREAD_ONCE_INIT};
+static struct domain_list freemail = {.once = PTHREAD_ONCE_INIT};
 
 static int span_cmp(const void *x, const void *y)
 {
@@ -79,6 +80,13 @@ static void load_abused_tlds(void)
     domain_list_load(&abused_tlds);
 }
 
+static void load_freemail(void)
+{
+    freemail.data = sg__freemail_domains;
+    freemail.end = sg__freemail_domains_end;
+    domain_list_load(&freemail);
+}
+
 static bool listed(const struct domain_list *l, const char *s, size_t n)
 {
     struct span key = {s, n};
@@ -98,6 +106,14 @@ bool sg__url_is_shortener(const char *host, size_t len)
         i = (size_t)(dot - host) + 1;
     }
     return false;
+}
+
+bool sg__domain_is_freemail(const char *domain)
+{
+    if (!domain || !*domain)
+        return false;
+    pthread_once(&freemail.once, load_freemail);
+    return listed(&freemail, domain, strlen(domain));
 }
 
 bool sg__url_abused_tld(const char *domain)

@@ -22,6 +22,9 @@ extern const char sg__url_shorteners_end[];
 /* The top-level domains most abused for phishing (data/abused_tlds.txt), likewise. */
 extern const char sg__url_abused_tlds[];
 extern const char sg__url_abused_tlds_end[];
+/* The free mailbox providers (data/freemail_domains.txt), likewise. */
+extern const char sg__freemail_domains[];
+extern const char sg__freemail_domains_end[];
 
 struct sg_url_list {
     struct sg_text_url *v;  /* in the arena, grown as needed up to SG_URL_MAX */
@@ -48,6 +51,9 @@ int sg__urls_add_href(struct sg_arena *a, const char *href, const char *anchor,
 
 /* True when domain (lower case) or its registrable domain is a listed shortener. */
 bool sg__url_is_shortener(const char *host, size_t len);
+/* Whether a mail domain (lower case) is a free mailbox provider's: gmail.com, web.de. */
+bool sg__domain_is_freemail(const char *domain);
+
 /* True when the public suffix of a registrable domain (what follows its first dot) is listed in
  * data/abused_tlds.txt. NULL or a bare label: false. */
 bool sg__url_abused_tld(const char *domain);
