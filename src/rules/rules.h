@@ -51,6 +51,7 @@ struct sg_content;
     X(FROM_EMBEDDED_DOMAIN, "FROM_EMBEDDED_DOMAIN", 1)                                          \
     X(FROM_ABUSED_TLD, "FROM_ABUSED_TLD", 1)                                                    \
     X(FROM_FREEMAIL, "FROM_FREEMAIL", 1)                                                        \
+    X(REPLY_TO_OTHER_DOMAIN, "REPLY_TO_OTHER_DOMAIN", 1)                                        \
     X(FROM_NAME_OTHER_ADDRESS, "FROM_NAME_OTHER_ADDRESS", 1)                                    \
     X(FROM_DOMAIN_BRAND_LOOKALIKE, "FROM_DOMAIN_BRAND_LOOKALIKE", 1)                            \
     X(URL_NEW_DOMAIN, "URL_NEW_DOMAIN", 0)                                                      \

@@ -346,6 +346,18 @@ static double anchors_foreign(const struct sg_content *c, const char *from_regis
     return n;
 }
 
+/* Replies go to another registrable domain than the mail came from: the impostor writes from
+ * one mailbox and reads the answers in another. */
+static bool reply_elsewhere(const struct sg_rules *rs, const char *reply_to,
+                            const char *from_registrable)
+{
+    char domain[256];
+    if (!reply_to || !from_registrable || !rs->psl || !sender_domain(reply_to, domain, sizeof domain))
+        return false;
+    const char *registrable = psl_registrable_domain(rs->psl, domain);
+    return registrable && strcmp(registrable, from_registrable) != 0;
+}
+
 static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
                           struct sg_arena *arena, double *f)
 {
@@ -399,6 +411,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
         from_registrable = psl_registrable_domain(rs->psl, from_domain);
     f[SG_FACT_URL_ANCHOR_FOREIGN] = anchors_foreign(c, from_registrable);
     f[SG_FACT_FROM_ABUSED_TLD] = sg__url_abused_tld(from_registrable);
+    f[SG_FACT_REPLY_TO_OTHER_DOMAIN] = reply_elsewhere(rs, c->reply_to, from_registrable);
     f[SG_FACT_FROM_FREEMAIL] = sg__domain_is_freemail(from_domain) ||
                                sg__domain_is_freemail(from_registrable);
     /* psl_registrable_domain points into from_domain, as host_embeds_domain wants */

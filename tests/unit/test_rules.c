@@ -59,7 +59,7 @@ static int teardown(void **state)
 /* ---- a message to scan ---------------------------------------------------------------------- */
 
 struct msg {
-    const char *subject, *body, *from;
+    const char *subject, *body, *from, *reply_to;
     int channel;
     long attachments;
     const char *attachment_name[8]; /* attachment_names: the first attachments' file names */
@@ -135,6 +135,7 @@ static int scan_msg(const struct sg_rules *rs, struct sg_rules_scratch *s, const
         }
         c.from_name = name;
         c.from_addr = addr;
+        c.reply_to = m->reply_to;
     }
     int n = sg__rules_scan(rs, s, &c, &m->facts, m->channel, a, hits, MAX_HITS);
     assert_true(n >= 0);
@@ -248,6 +249,8 @@ static bool parse_msg(struct runner *r, struct fy_node *n, struct msg *m, double
             m->body = text_of(r, v);
         } else if (!strcmp(k, "from")) {
             m->from = text_of(r, v);
+        } else if (!strcmp(k, "reply_to")) {
+            m->reply_to = text_of(r, v);
         } else if (!strcmp(k, "channel")) {
             const char *ch = text_of(r, v);
             m->channel = ch ? sg__channel_parse(ch, strlen(ch)) : -1;
