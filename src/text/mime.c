@@ -1125,9 +1125,10 @@ static bool parse_leaf(struct walk *w, GMimeParserOptions *opts, const char *tex
     if (field[F_ENCODING].v) {
         const char *v = field[F_ENCODING].v;
         size_t n = field[F_ENCODING].n;
-        while (n && g_ascii_isspace(*v))
+        /* only folding whitespace: GMime does not read "base64\f" as base64 */
+        while (n && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
             v++, n--;
-        while (n && g_ascii_isspace(v[n - 1]))
+        while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
             n--;
         char token[32];
         if (n >= sizeof token)

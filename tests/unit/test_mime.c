@@ -444,6 +444,7 @@ static void leaf_path(void **state)
     same_both_ways("Content-Type: text/plain; name==?utf-8?q?a=C3=A9?=\n\nx\n", &m);
     same_both_ways("Content-Type: text/plain\nContent-Type: text/html\n\nx\n", &m);
     same_both_ways("Content-Transfer-Encoding: base64 (b)\n\naGk=\n", &m);
+    same_both_ways("Content-Transfer-Encoding: base64\f\r\n\r\naGk=\r\n", &m);
     same_both_ways("Content-Type: text\n\nx\n", &m);
     same_both_ways("Content-Type: message/partial; id=1; number=1\n\nx\n", &m);
 }
