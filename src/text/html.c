@@ -638,19 +638,10 @@ static void add_link(struct state *s, const char *href, const char *anchor)
         s->out->truncated = true;
         return;
     }
-    if (s->nlinks == s->links_cap) {
-        size_t cap = s->links_cap ? s->links_cap * 2 : 8;
-        if (cap > SG_HTML_MAX_LINKS)
-            cap = SG_HTML_MAX_LINKS;
-        struct sg_html_link *v = sg__arena_alloc(s->a, cap * sizeof *v);
-        if (!v) {
-            s->failed = true;
-            return;
-        }
-        if (s->nlinks)
-            memcpy(v, s->links, s->nlinks * sizeof *v);
-        s->links = v;
-        s->links_cap = cap;
+    if (!sg__arena_grow(s->a, (void **)&s->links, &s->links_cap, s->nlinks, sizeof *s->links, 8,
+                        SG_HTML_MAX_LINKS)) {
+        s->failed = true;
+        return;
     }
     char *h = copy_href(s->a, href);
     if (!h) {

@@ -75,17 +75,9 @@ static void place(struct pass *p, size_t a, size_t b)
         if (!plain_text((unsigned char)p->s[x]))
             return;
     struct sg_html_runs *r = p->runs;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 32;
-        struct sg_html_run *v = sg__arena_alloc(p->a, cap * sizeof *v);
-        if (!v) {
-            p->failed = true;
-            return;
-        }
-        if (r->n)
-            memcpy(v, r->v, r->n * sizeof *v);
-        r->v = v;
-        r->cap = cap;
+    if (!sg__arena_grow(p->a, (void **)&r->v, &r->cap, r->n, sizeof *r->v, 32, SG_HTML_MAX_RUNS)) {
+        p->failed = true;
+        return;
     }
     drop(p, a, b);
     if (p->failed)

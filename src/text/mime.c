@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <gmime/gmime.h>
@@ -246,19 +247,10 @@ static char *dup_clean(struct sg_arena *a, const char *s, size_t max)
 
 static bool grow_array(struct walk *w, void **v, size_t *cap, size_t n, size_t size)
 {
-    if (n < *cap)
+    if (sg__arena_grow(w->a, v, cap, n, size, 8, SIZE_MAX / size))
         return true;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *p = sg__arena_alloc(w->a, ncap * size);
-    if (!p) {
-        w->failed = true;
-        return false;
-    }
-    if (n)
-        memcpy(p, *v, n * size);
-    *v = p;
-    *cap = ncap;
-    return true;
+    w->failed = true;
+    return false;
 }
 
 /* Base64 that GMime's lenient decoder would silently repair: foreign characters, data after
