@@ -223,7 +223,11 @@ static size_t start_tag(struct pass *p, size_t i)
                 }
                 e = j;
             }
-            if (!meta && !read_by_html_c(att))
+            /* kept when a '=' follows it: without it, that '=' would give the attribute
+             * before it a value (libxml2 skips it as a bogus attribute here) */
+            size_t after = skip_blanks(p, e);
+            bool joins = after < p->len && p->s[after] == '=';
+            if (!meta && !read_by_html_c(att) && !joins)
                 drop(p, a, e);
             else if (!meta && p->runs) /* libxml2 copies a plain value byte by byte */
                 place(p, va, vb);

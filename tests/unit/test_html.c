@@ -332,6 +332,7 @@ static void prepass(void **state)
         "<pre>  keep   these  </pre><b>x < y and more</b><p style=\"display: none\">hidden words",
         "<p>some words &#983040; and</p>more words<a href='http://a.b/c'>x</a>",
         "<font color=\"#ff0000\">some words</font><td bgcolor=\"white\">cell text</td>",
+        "<a href  bhref=x<i  =\"<td? td>some text<b>more words\">after</a>",
     };
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
         struct sg_html h, ref;
