@@ -56,6 +56,7 @@ struct state {
     bool failed;           /* out of memory */
     struct sg_html *out;
     struct tag_slot cache[TAG_CACHE];
+    struct sg_html_runs runs; /* the pre-pass's placeholders for text */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -85,7 +86,23 @@ struct attrs {
     const char *style, *hidden, *bgcolor, *color, *width, *height, *alt, *type, *href, *action;
 };
 
-static void read_attrs(const xmlChar **atts, struct attrs *at)
+/* A value that is a placeholder of the pre-pass, put back (NUL-terminated in the arena); NULL
+ * when out of memory. */
+static const char *attr_value(struct sg_arena *a, const struct sg_html_runs *runs, const char *v)
+{
+    const struct sg_html_run *r;
+    if (!runs->n || (unsigned char)v[0] != SG_HTML_RUN_LEAD || strlen(v) != 4 ||
+        !(r = sg__html_run_at(runs, (const unsigned char *)v, 4)))
+        return v;
+    char *c = sg__arena_alloc(a, r->len + 1);
+    if (c) {
+        memcpy(c, r->text, r->len);
+        c[r->len] = '\0';
+    }
+    return c;
+}
+
+static void read_attrs(struct state *s, const xmlChar **atts, struct attrs *at)
 {
     memset(at, 0, sizeof *at);
     if (!atts)
@@ -118,8 +135,13 @@ static void read_attrs(const xmlChar **atts, struct attrs *at)
             slot = !strcmp(n, "width") ? &at->width : NULL;
             break;
         }
-        if (slot && !*slot)
-            *slot = atts[i + 1] ? (const char *)atts[i + 1] : "";
+        if (slot && !*slot) {
+            *slot = atts[i + 1] ? attr_value(s->a, &s->runs, (const char *)atts[i + 1]) : "";
+            if (!*slot) {
+                s->failed = true;
+                *slot = "";
+            }
+        }
     }
 }
 
@@ -499,9 +521,8 @@ static void add_line_break(struct state *s) /* <br>: an empty line is kept, two 
     tb_addc(b, '\n');
 }
 
-static void on_text(void *ctx, const xmlChar *ch, int len)
+static void add_text(struct state *s, const xmlChar *ch, int len)
 {
-    struct state *s = ((xmlParserCtxtPtr)ctx)->_private;
     struct frame *f = top(s);
     if (len <= 0 || (f && f->skip))
         return;
@@ -560,6 +581,25 @@ static void on_text(void *ctx, const xmlChar *ch, int len)
     }
 }
 
+/* Text as libxml2 hands it over, with the pre-pass's placeholders put back. */
+static void on_text(void *ctx, const xmlChar *ch, int len)
+{
+    struct state *s = ((xmlParserCtxtPtr)ctx)->_private;
+    const xmlChar *p = ch, *end = ch + (len > 0 ? len : 0);
+    while (s->runs.n && p < end) {
+        const xmlChar *q = memchr(p, SG_HTML_RUN_LEAD, (size_t)(end - p));
+        const struct sg_html_run *r = q ? sg__html_run_at(&s->runs, q, (size_t)(end - q)) : NULL;
+        if (!r)
+            break;
+        if (q > p)
+            add_text(s, p, (int)(q - p));
+        add_text(s, (const xmlChar *)r->text, (int)r->len);
+        p = q + 4;
+    }
+    if (p < end)
+        add_text(s, p, (int)(end - p));
+}
+
 static void on_nothing(void *ctx, const xmlChar *ch, int len)
 {
 }
@@ -598,19 +638,10 @@ static void add_link(struct state *s, const char *href, const char *anchor)
         s->out->truncated = true;
         return;
     }
-    if (s->nlinks == s->links_cap) {
-        size_t cap = s->links_cap ? s->links_cap * 2 : 8;
-        if (cap > SG_HTML_MAX_LINKS)
-            cap = SG_HTML_MAX_LINKS;
-        struct sg_html_link *v = sg__arena_alloc(s->a, cap * sizeof *v);
-        if (!v) {
-            s->failed = true;
-            return;
-        }
-        if (s->nlinks)
-            memcpy(v, s->links, s->nlinks * sizeof *v);
-        s->links = v;
-        s->links_cap = cap;
+    if (!sg__arena_grow(s->a, (void **)&s->links, &s->links_cap, s->nlinks, sizeof *s->links, 8,
+                        SG_HTML_MAX_LINKS)) {
+        s->failed = true;
+        return;
     }
     char *h = copy_href(s->a, href);
     if (!h) {
@@ -714,7 +745,7 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
     struct tag_slot t = tag_of(s, name);
     unsigned cls = t.cls;
     struct attrs at;
-    read_attrs(atts, &at);
+    read_attrs(s, atts, &at);
     struct style st = {.color = NO_COLOR, .bg = NO_COLOR};
     if (at.style)
         parse_style(at.style, &st);
@@ -836,7 +867,7 @@ static int extract(struct sg_arena *a, const char *html, size_t len, size_t max_
     }
 
     if (prepass) /* libxml2's cost is per byte: the bytes nothing here reads go first */
-        len = sg__html_prepass(a, html, len, &html);
+        len = sg__html_prepass(a, html, len, &html, &s->runs);
     htmlParserCtxtPtr ctxt = htmlCreateMemoryParserCtxt(html, (int)len);
     if (!ctxt)
         return SG_ENOMEM;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <gmime/gmime.h>
@@ -246,19 +247,10 @@ static char *dup_clean(struct sg_arena *a, const char *s, size_t max)
 
 static bool grow_array(struct walk *w, void **v, size_t *cap, size_t n, size_t size)
 {
-    if (n < *cap)
+    if (sg__arena_grow(w->a, v, cap, n, size, 8, SIZE_MAX / size))
         return true;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *p = sg__arena_alloc(w->a, ncap * size);
-    if (!p) {
-        w->failed = true;
-        return false;
-    }
-    if (n)
-        memcpy(p, *v, n * size);
-    *v = p;
-    *cap = ncap;
-    return true;
+    w->failed = true;
+    return false;
 }
 
 /* Base64 that GMime's lenient decoder would silently repair: foreign characters, data after
@@ -309,17 +301,40 @@ struct content {
     bool failed;     /* out of memory */
 };
 
+/* A part's encoded content: GMime's stream of it, or the bytes themselves when the part was read
+ * without GMime's parser (see parse_leaf). */
+struct source {
+    GMimeStream *stream;
+    const char *p;
+    size_t len;
+    GMimeContentEncoding enc;
+};
+
+/* The next chunk of src, at most n bytes: read into buf from a stream, else pointed at. */
+static size_t source_next(struct source *src, char *buf, size_t n, const char **chunk)
+{
+    if (src->stream) {
+        ssize_t r = g_mime_stream_read(src->stream, buf, n);
+        *chunk = buf;
+        return r > 0 ? (size_t)r : 0;
+    }
+    size_t k = src->len < n ? src->len : n;
+    *chunk = src->p;
+    if (k) { /* p is NULL for no content */
+        src->p += k;
+        src->len -= k;
+    }
+    return k;
+}
+
 /* Reads a part's content once: undoes its transfer encoding with GMime's step decoder (cheaper
  * than a filter stream per part), checks base64, counts the decoded size and keeps at most keep
  * decoded bytes. */
-static void read_content(struct sg_arena *a, GMimePart *part, size_t keep, struct content *r)
+static void read_content(struct sg_arena *a, struct source *src, size_t keep, struct content *r)
 {
     memset(r, 0, sizeof *r);
-    GMimeDataWrapper *dw = g_mime_part_get_content(part);
-    GMimeStream *s = dw ? g_mime_data_wrapper_get_stream(dw) : NULL;
-    if (!s)
-        return;
-    GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(dw);
+    GMimeStream *s = src->stream;
+    GMimeContentEncoding enc = src->enc;
     bool decode = enc == GMIME_CONTENT_ENCODING_BASE64 ||
                   enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
                   enc == GMIME_CONTENT_ENCODING_UUENCODE;
@@ -328,24 +343,23 @@ static void read_content(struct sg_arena *a, GMimePart *part, size_t keep, struc
         g_mime_encoding_init_decode(&st, enc);
     struct b64_check chk = {0};
     struct obuf ob = {.a = a};
-    gint64 enc_len = g_mime_stream_length(s); /* decoding never makes it longer */
+    gint64 enc_len = s ? g_mime_stream_length(s) : (gint64)src->len; /* decoding never grows */
     if (keep && enc_len > 0)
         ob_reserve(&ob, (size_t)enc_len < keep ? (size_t)enc_len + 16 : keep);
     char in[4096], out[8192]; /* a decoder step never writes more than 4 bytes per 3 read */
-    ssize_t n;
-    g_mime_stream_reset(s);
+    if (s)
+        g_mime_stream_reset(s);
     for (bool last = false; !last;) {
-        n = g_mime_stream_read(s, in, sizeof in);
-        last = n <= 0;
-        if (n < 0)
-            n = 0;
+        const char *chunk;
+        size_t n = source_next(src, in, sizeof in, &chunk);
+        last = n == 0;
         if (enc == GMIME_CONTENT_ENCODING_BASE64)
-            b64_feed(&chk, in, (size_t)n);
-        const char *o = in;
-        size_t on = (size_t)n;
+            b64_feed(&chk, chunk, n);
+        const char *o = chunk;
+        size_t on = n;
         if (decode) {
-            on = last ? g_mime_encoding_flush(&st, in, 0, out)
-                      : g_mime_encoding_step(&st, in, (size_t)n, out);
+            on = last ? g_mime_encoding_flush(&st, chunk, 0, out)
+                      : g_mime_encoding_step(&st, chunk, n, out);
             o = out;
         }
         r->size += (int64_t)on;
@@ -357,22 +371,23 @@ static void read_content(struct sg_arena *a, GMimePart *part, size_t keep, struc
             ob.len += take;
         }
     }
-    g_mime_stream_reset(s);
+    if (s)
+        g_mime_stream_reset(s);
     r->data = ob.p;
     r->len = ob.len;
     r->failed = ob.failed;
     r->broken = enc == GMIME_CONTENT_ENCODING_BASE64 && (chk.bad || chk.count % 4 != 0);
 }
 
-static void add_attachment(struct walk *w, GMimeObject *obj, const char *name, int64_t size)
+static void add_attachment(struct walk *w, GMimeContentType *ct, const char *name, int64_t size)
 {
     struct sg_mime *m = w->out;
     if (!grow_array(w, (void **)&m->attachments, &w->natt_cap, m->nattachments,
                     sizeof *m->attachments))
         return;
     struct sg_text_attachment *at = &m->attachments[m->nattachments++];
-    GMimeContentType *ct = g_mime_object_get_content_type(obj);
-    char *type = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
+    /* no content type: a part without the field, which GMime reads as text/plain */
+    char *type = ct ? g_mime_content_type_get_mime_type(ct) : g_strdup("text/plain");
     if (type)
         for (char *p = type; *p; p++)
             *p = g_ascii_tolower(*p);
@@ -382,12 +397,13 @@ static void add_attachment(struct walk *w, GMimeObject *obj, const char *name, i
     g_free(type);
 }
 
-static void add_text(struct walk *w, GMimePart *part, bool html, int group)
+static void add_text(struct walk *w, GMimeContentType *ct, struct source *src, bool html,
+                     int group)
 {
     struct sg_mime *m = w->out;
     /* a decoded byte gives at least a quarter of an output byte (UTF-32 is the widest) */
     struct content c;
-    read_content(w->a, part, w->text_left * 4 + 16, &c);
+    read_content(w->a, src, w->text_left * 4 + 16, &c);
     if (c.failed) {
         w->failed = true;
         return;
@@ -397,7 +413,7 @@ static void add_text(struct walk *w, GMimePart *part, bool html, int group)
         m->over_limit = true;
         return;
     }
-    const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    const char *charset = ct ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
     size_t len;
     bool cut;
     char *text = sg__mime_to_utf8(w->a, charset, c.data ? c.data : "", c.len, w->text_left, &len,
@@ -421,6 +437,32 @@ static bool is_signature(const char *type)
            g_ascii_strcasecmp(type, "application/x-pkcs7-signature") == 0;
 }
 
+/* A leaf part: a text part's decoded text, or an attachment with its decoded size (src NULL:
+ * no content at all). ct NULL reads as text/plain. */
+static void read_leaf(struct walk *w, GMimeContentType *ct, const char *name, bool attachment,
+                      struct source *src, int group)
+{
+    const char *type = ct ? g_mime_content_type_get_media_type(ct) : "text";
+    const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : "plain";
+    struct source none = {0};
+    if (!src)
+        src = &none;
+    bool text = type && g_ascii_strcasecmp(type, "text") == 0 && sub &&
+                (g_ascii_strcasecmp(sub, "plain") == 0 || g_ascii_strcasecmp(sub, "html") == 0);
+    if (text && !attachment && !name) {
+        add_text(w, ct, src, g_ascii_strcasecmp(sub, "html") == 0, group);
+        return;
+    }
+    char full[256];
+    g_snprintf(full, sizeof full, "%s/%s", type ? type : "", sub ? sub : "");
+    if (is_signature(full))
+        return;
+    struct content c;
+    read_content(w->a, src, 0, &c);
+    w->out->broken |= c.broken;
+    add_attachment(w, ct, name, c.size);
+}
+
 static void walk(struct walk *w, GMimeObject *obj, int depth, int group)
 {
     if (!obj || w->failed)
@@ -437,7 +479,7 @@ static void walk(struct walk *w, GMimeObject *obj, int depth, int group)
             const char *name = g_mime_object_get_content_disposition_parameter(obj, "filename");
             if (!name && inner)
                 name = g_mime_message_get_subject(inner);
-            add_attachment(w, obj, name, -1);
+            add_attachment(w, ct, name, -1);
         }
         if (inner)
             walk(w, g_mime_message_get_mime_part(inner), depth + 1, -1);
@@ -457,23 +499,12 @@ static void walk(struct walk *w, GMimeObject *obj, int depth, int group)
     if (!GMIME_IS_PART(obj))
         return;
     GMimePart *part = GMIME_PART(obj);
-    const char *type = ct ? g_mime_content_type_get_media_type(ct) : "text";
-    const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : "plain";
-    const char *name = g_mime_part_get_filename(part);
-    bool text = type && g_ascii_strcasecmp(type, "text") == 0 && sub &&
-                (g_ascii_strcasecmp(sub, "plain") == 0 || g_ascii_strcasecmp(sub, "html") == 0);
-    if (text && !g_mime_part_is_attachment(part) && !name) {
-        add_text(w, part, g_ascii_strcasecmp(sub, "html") == 0, group);
-        return;
-    }
-    char full[256];
-    g_snprintf(full, sizeof full, "%s/%s", type ? type : "", sub ? sub : "");
-    if (is_signature(full))
-        return;
-    struct content c;
-    read_content(w->a, part, 0, &c);
-    w->out->broken |= c.broken;
-    add_attachment(w, obj, name, c.size);
+    GMimeDataWrapper *dw = g_mime_part_get_content(part);
+    struct source src = {.stream = dw ? g_mime_data_wrapper_get_stream(dw) : NULL};
+    if (src.stream)
+        src.enc = g_mime_data_wrapper_get_encoding(dw);
+    read_leaf(w, ct, g_mime_part_get_filename(part), g_mime_part_is_attachment(part),
+              src.stream ? &src : NULL, group);
 }
 
 /* ---- headers ------------------------------------------------------------------------------- */
@@ -1026,6 +1057,120 @@ static int parse_message(struct sg_arena *a, const char *raw, size_t len, struct
     return out->over_limit ? SG_ETOOBIG : 0;
 }
 
+/* A field's value unfolded (plain_value) when it is plain and whole; else NULL. */
+static char *plain_field(struct sg_arena *a, const char *v, size_t n)
+{
+    return n <= SG_MIME_MAX_HEADER_VALUE && is_plain(v, n) ? plain_value(a, v, n) : NULL;
+}
+
+/* The top-level part of text[0..len) (its fields are all Content-* ones, well-formed, ended by
+ * an empty line: filter_headers made it so) read without GMime's parser when it is a single leaf
+ * part: GMime's part object, data wrapper and substreams cost more than reading the part itself
+ * (a third of a parse). The field values still go through GMime's own readers (content type,
+ * disposition and their parameters, the transfer encoding's name) with the parse's options, so
+ * its warnings are raised the same; the content is what the parser gives a top-level leaf (all
+ * that follows the empty line) and is decoded as a part's stream is. Not taken (false, nothing
+ * added to w) for a multipart or message/ part, a Content-* field that repeats (which GMime may
+ * check), a value that is not plain (GMime reads the decoded value), a transfer encoding that is
+ * not one plain token, or when GMime's readers report a structural problem (broken): GMime's
+ * parser stays the reading of record for those. fuzz/fuzz_mime.c compares the result with the
+ * whole-message reading. */
+static bool parse_leaf(struct walk *w, GMimeParserOptions *opts, const char *text, size_t len)
+{
+    enum { F_TYPE, F_ENCODING, F_DISPOSITION, NFIELDS, MAX_CONTENT_FIELDS = 8 };
+    static const char *const names[NFIELDS] = {"Content-Type", "Content-Transfer-Encoding",
+                                               "Content-Disposition"};
+    struct {
+        const char *v;
+        size_t n;
+    } field[NFIELDS] = {{0}}, seen[MAX_CONTENT_FIELDS];
+    size_t nseen = 0;
+    const char *end = text + len, *p = text;
+    while (p < end && *p != '\n' && !(*p == '\r' && p + 1 < end && p[1] == '\n')) {
+        const char *field_end = memchr(p, '\n', (size_t)(end - p));
+        field_end = field_end ? field_end + 1 : end;
+        while (field_end < end && (*field_end == ' ' || *field_end == '\t')) {
+            const char *nl = memchr(field_end, '\n', (size_t)(end - field_end));
+            field_end = nl ? nl + 1 : end;
+        }
+        const char *colon = memchr(p, ':', (size_t)(field_end - p));
+        size_t nn = (size_t)(colon - p);
+        if (nseen == MAX_CONTENT_FIELDS)
+            return false;
+        for (size_t i = 0; i < nseen; i++)
+            if (seen[i].n == nn && g_ascii_strncasecmp(seen[i].v, p, nn) == 0)
+                return false;
+        seen[nseen].v = p;
+        seen[nseen++].n = nn;
+        const char *v = colon + 1;
+        size_t vn = (size_t)(field_end - v);
+        const char *nul = memchr(v, '\0', vn); /* GMime keeps a value up to a NUL */
+        if (nul)
+            vn = (size_t)(nul - v);
+        for (int i = 0; i < NFIELDS; i++)
+            if (strlen(names[i]) == nn && g_ascii_strncasecmp(names[i], p, nn) == 0)
+                field[i].v = v, field[i].n = vn;
+        p = field_end;
+    }
+    p += *p == '\r' ? 2 : 1; /* the empty line */
+    GMimeContentEncoding enc = GMIME_CONTENT_ENCODING_DEFAULT;
+    if (field[F_ENCODING].v) {
+        const char *v = field[F_ENCODING].v;
+        size_t n = field[F_ENCODING].n;
+        /* only folding whitespace: GMime does not read "base64\f" as base64 */
+        while (n && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
+            v++, n--;
+        while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
+            n--;
+        char token[32];
+        if (n >= sizeof token)
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7F || v[i] == '=')
+                return false;
+        memcpy(token, v, n);
+        token[n] = '\0';
+        enc = g_mime_content_encoding_from_string(token);
+    }
+    char *type_value = NULL, *disp_value = NULL;
+    if ((field[F_TYPE].v && !(type_value = plain_field(w->a, field[F_TYPE].v, field[F_TYPE].n))) ||
+        (field[F_DISPOSITION].v &&
+         !(disp_value = plain_field(w->a, field[F_DISPOSITION].v, field[F_DISPOSITION].n))))
+        return false;
+    /* broken is cleared to see whether GMime's readers report anything, then restored */
+    struct sg_mime *out = w->out;
+    bool broken = out->broken;
+    out->broken = false;
+    GMimeContentType *ct = type_value ? g_mime_content_type_parse(opts, type_value) : NULL;
+    GMimeContentDisposition *disp =
+        disp_value ? g_mime_content_disposition_parse(opts, disp_value) : NULL;
+    const char *type = ct ? g_mime_content_type_get_media_type(ct) : "text";
+    bool taken = !out->broken && type && g_ascii_strcasecmp(type, "multipart") != 0 &&
+                 g_ascii_strcasecmp(type, "message") != 0;
+    out->broken = broken;
+    if (taken) {
+        /* read_body_headers: the part's Content-Type field, as header_value reads it */
+        int received = 0;
+        if (type_value && out->nheaders < SG_MIME_MAX_HEADERS)
+            add_header(w, "Content-Type", type_value, &received);
+        /* g_mime_part_get_filename and g_mime_part_is_attachment */
+        const char *name = disp ? g_mime_content_disposition_get_parameter(disp, "filename") : NULL;
+        if (!name && ct)
+            name = g_mime_content_type_get_parameter(ct, "name");
+        bool attachment = disp && g_mime_content_disposition_is_attachment(disp);
+        struct source src = {.p = p, .len = (size_t)(end - p), .enc = enc};
+        if (!w->failed) {
+            w->parts++;
+            read_leaf(w, ct, name, attachment, &src, -1);
+        }
+    }
+    if (ct)
+        g_object_unref(ct);
+    if (disp)
+        g_object_unref(disp);
+    return taken;
+}
+
 /* The fast path. Building a GMimeMessage was half of GMime's cost: six address lists, a header
  * object per field, each field's value decoded once to validate it and the sender fields parsed
  * again, all torn down at the end, and none of it read but From, Reply-To and Subject. So GMime
@@ -1069,16 +1214,22 @@ static bool parse_fast(struct sg_arena *a, const char *raw, size_t len, struct s
         g_mime_parser_options_free(opts);
         return false;
     }
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(filtered, flen);
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-    GMimeObject *body = g_mime_parser_construct_part(parser, opts);
-    bool taken = body && !has_message_part(body);
+    struct walk w = {.a = a, .out = out, .text_left = SG_MIME_MAX_TEXT};
+    if (conflict)
+        out->broken = true;
+    read_headers(&w, NULL, own);
+    bool leaf = !w.failed && parse_leaf(&w, opts, filtered, flen);
+    GMimeStream *stream = NULL;
+    GMimeParser *parser = NULL;
+    GMimeObject *body = NULL;
+    if (!leaf) {
+        stream = g_mime_stream_mem_new_with_buffer(filtered, flen);
+        parser = g_mime_parser_new_with_stream(stream);
+        body = g_mime_parser_construct_part(parser, opts);
+    }
+    bool taken = leaf || (body && !has_message_part(body));
     if (taken) {
-        struct walk w = {.a = a, .out = out, .text_left = SG_MIME_MAX_TEXT};
-        if (conflict)
-            out->broken = true;
-        read_headers(&w, NULL, own);
-        if (!w.failed)
+        if (body && !w.failed)
             read_body_headers(&w, body);
         if (!w.failed) {
             const char *subject = f.subject;
@@ -1093,7 +1244,8 @@ static bool parse_fast(struct sg_arena *a, const char *raw, size_t len, struct s
             put_senders(&w, from, reply, subject);
             g_free(decoded);
         }
-        read_body(&w, body, raw, len);
+        if (body)
+            read_body(&w, body, raw, len);
         *rc = w.failed ? SG_ENOMEM : out->over_limit ? SG_ETOOBIG : 0;
     }
     if (body)
@@ -1103,8 +1255,10 @@ static bool parse_fast(struct sg_arena *a, const char *raw, size_t len, struct s
     if (reply)
         g_object_unref(reply);
     g_mime_parser_options_free(opts);
-    g_object_unref(parser);
-    g_object_unref(stream);
+    if (parser)
+        g_object_unref(parser);
+    if (stream)
+        g_object_unref(stream);
     return taken;
 }
 

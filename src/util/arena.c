@@ -78,6 +78,24 @@ void *sg__arena_alloc(struct sg_arena *a, size_t size)
     return p;
 }
 
+bool sg__arena_grow(struct sg_arena *a, void **v, size_t *cap, size_t n, size_t size,
+                    size_t first, size_t max)
+{
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : first;
+    if (ncap > max)
+        ncap = max;
+    void *p = ncap > n ? sg__arena_alloc(a, ncap * size) : NULL;
+    if (!p)
+        return false;
+    if (n)
+        memcpy(p, *v, n * size);
+    *v = p;
+    *cap = ncap;
+    return true;
+}
+
 char *sg__arena_strndup(struct sg_arena *a, const char *s, size_t n)
 {
     char *p = sg__arena_alloc(a, n + 1);

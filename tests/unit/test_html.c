@@ -253,7 +253,8 @@ static const char *prepassed(const char *html, bool *changed)
 {
     size_t len = strlen(html);
     const char *in = guarded(html, len), *out;
-    size_t n = sg__html_prepass(arena, in, len, &out);
+    struct sg_html_runs runs;
+    size_t n = sg__html_prepass(arena, in, len, &out, &runs);
     *changed = out != in;
     char *copy = sg__arena_alloc(arena, n + 1);
     memcpy(copy, out, n);
@@ -274,8 +275,20 @@ static void prepass(void **state)
                                   &changed),
                         "<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.0//EN\">"
                         "<td  WIDTH=3   bgcolor=#fff>t<!---->"
-                        "<style type=\"text/css\"></style><SCRIPT></Script ><a href=/x >l</a>");
+                        "<style type=\"\xF3\xB0\x80\x80\"></style><SCRIPT></Script ><a href=/x >l</a>");
     assert_true(changed);
+    /* plain text and attribute values stand in as placeholders (U+F0000 + their index), from
+     * the first to the last non-blank byte; not text with a reference, a '<' or 8-bit bytes in
+     * it, text after a '<' that is text, or any of it where the document could hold one */
+    assert_string_equal(prepassed("Hello there <p>\n  some words\n</p><a href=\"http://x.y/z\">"
+                                  "a &amp; b</a>caf\xC3\xA9 ok<b>x < y and more</b>",
+                                  &changed),
+                        "\xF3\xB0\x80\x80 <p>\n  \xF3\xB0\x80\x81\n</p><a href=\"\xF3\xB0\x80\x82\">"
+                        "a &amp; b</a>caf\xC3\xA9 ok<b>x < y and more</b>");
+    assert_string_equal(prepassed("<p>some words</p>&#1048575;", &changed),
+                        "<p>some words</p>&#1048575;");
+    assert_string_equal(prepassed("<p>some words</p>\xF3\xB0\x80\x80", &changed),
+                        "<p>some words</p>\xF3\xB0\x80\x80");
     assert_string_equal(prepassed("<meta http-equiv=content-type content=\"text/html\">"
                                   "<br class=x/><img src=a alt=b/>",
                                   &changed),
@@ -301,7 +314,8 @@ static void prepass(void **state)
     }
     size_t len;
     const char *out, *nul = guarded("<p class=x>a\0b", 14);
-    len = sg__html_prepass(arena, nul, 14, &out);
+    struct sg_html_runs runs;
+    len = sg__html_prepass(arena, nul, 14, &out, &runs);
     assert_true(out == nul && len == 14);
     /* html.c reads the same with and without it, on all of the above and on broken markup */
     const char *docs[] = {
@@ -314,6 +328,11 @@ static void prepass(void **state)
         "<form action=/p class=f><input type=password name=p></form><img src=x width=1 height=1>",
         "<html><body class=a><body class=b>x</body></html>",
         "<style>a</styles>b</style>c", "<p class=x><script></p>x</script>y",
+        "Hello there <p>\n  some words\n</p><a href=\"http://x.y/z\">a &amp; b</a>caf\xC3\xA9 ok"
+        "<pre>  keep   these  </pre><b>x < y and more</b><p style=\"display: none\">hidden words",
+        "<p>some words &#983040; and</p>more words<a href='http://a.b/c'>x</a>",
+        "<font color=\"#ff0000\">some words</font><td bgcolor=\"white\">cell text</td>",
+        "<a href  bhref=x<i  =\"<td? td>some text<b>more words\">after</a>",
     };
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
         struct sg_html h, ref;

@@ -412,10 +412,47 @@ static void fast_path(void **state)
     assert_true(m.broken);
 }
 
+/* A single leaf part read without GMime's parser (mime.c: parse_leaf) against the reference:
+ * transfer encodings, charsets, attachments by disposition or name, and where it steps aside. */
+static void leaf_path(void **state)
+{
+    (void)state;
+    struct sg_mime m;
+    same_both_ways("Subject: s\nContent-Type: text/plain; charset=iso-8859-1\n"
+                   "Content-Transfer-Encoding: quoted-printable\n\ncaf=E9 =\nnow\n", &m);
+    assert_int_equal(m.ntexts, 1);
+    assert_string_equal(m.texts[0].text, "caf\xC3\xA9 now\n");
+    same_both_ways("Content-Type: text/html;\n charset=\"utf-8\"\nContent-Transfer-Encoding: "
+                   "BASE64\n\nPGI+aGk8L2I+\n", &m);
+    assert_true(m.texts[0].html);
+    same_both_ways("Content-Transfer-Encoding: base64\n\nPGI+aGk8L2I\n", &m); /* needs repair */
+    assert_true(m.broken);
+    same_both_ways("Content-Type: application/pdf; name=\"a.pdf\"\n"
+                   "Content-Transfer-Encoding: base64\n\nJVBERi0=\n", &m);
+    assert_int_equal(m.nattachments, 1);
+    assert_string_equal(m.attachments[0].type, "application/pdf");
+    same_both_ways("Content-Type: text/plain\nContent-Disposition: attachment; filename=x.txt\n"
+                   "\nhello\n", &m);
+    assert_int_equal(m.nattachments, 1);
+    same_both_ways("Content-Type: application/pgp-signature\n\nsig\n", &m);
+    same_both_ways("Content-Type: text/plain; name=\"a\n b.txt\"\n\nfolded name\n", &m);
+    same_both_ways("MIME-Version: 1.0\n\n", &m); /* no content */
+    same_both_ways("Content-Type: text/plain\r\n\r\nline\r\n", &m);
+    /* where it steps aside: 8-bit and encoded values, repeated fields, a comment after the
+     * encoding, a type GMime does not read, message/ parts */
+    same_both_ways("Content-Type: \x95\x9a/plain; charset=koi8-r\r\n\r\n\xf0\xd2\r\n", &m);
+    same_both_ways("Content-Type: text/plain; name==?utf-8?q?a=C3=A9?=\n\nx\n", &m);
+    same_both_ways("Content-Type: text/plain\nContent-Type: text/html\n\nx\n", &m);
+    same_both_ways("Content-Transfer-Encoding: base64 (b)\n\naGk=\n", &m);
+    same_both_ways("Content-Transfer-Encoding: base64\f\r\n\r\naGk=\r\n", &m);
+    same_both_ways("Content-Type: text\n\nx\n", &m);
+    same_both_ways("Content-Type: message/partial; id=1; number=1\n\nx\n", &m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(charsets),  cmocka_unit_test(transfer_encodings),
+        cmocka_unit_test(leaf_path), cmocka_unit_test(charsets),  cmocka_unit_test(transfer_encodings),
         cmocka_unit_test(structure), cmocka_unit_test(broken),
         cmocka_unit_test(limits),    cmocka_unit_test(conversions),
         cmocka_unit_test(fast_path),
