@@ -35,9 +35,10 @@ struct domain_list {
     pthread_once_t once;
 };
 
-static struct domain_list shorteners = {.once = PTHREAD_ONCE_INIT};
-static struct domain_list abused_tlds = {.once = PTHREAD_ONCE_INIT};
-static struct domain_list freemail = {.once = PTHREAD_ONCE_INIT};
+#define DOMAIN_LIST(text) {.data = text, .end = text##_end, .once = PTHREAD_ONCE_INIT}
+static struct domain_list shorteners = DOMAIN_LIST(sg__url_shorteners);
+static struct domain_list abused_tlds = DOMAIN_LIST(sg__url_abused_tlds);
+static struct domain_list freemail = DOMAIN_LIST(sg__freemail_domains);
 
 static int span_cmp(const void *x, const void *y)
 {
@@ -66,26 +67,11 @@ static void domain_list_load(struct domain_list *l)
     qsort(l->v, l->n, sizeof *l->v, span_cmp);
 }
 
-static void load_shorteners(void)
-{
-    shorteners.data = sg__url_shorteners;
-    shorteners.end = sg__url_shorteners_end;
-    domain_list_load(&shorteners);
-}
+static void load_shorteners(void) { domain_list_load(&shorteners); }
 
-static void load_abused_tlds(void)
-{
-    abused_tlds.data = sg__url_abused_tlds;
-    abused_tlds.end = sg__url_abused_tlds_end;
-    domain_list_load(&abused_tlds);
-}
+static void load_abused_tlds(void) { domain_list_load(&abused_tlds); }
 
-static void load_freemail(void)
-{
-    freemail.data = sg__freemail_domains;
-    freemail.end = sg__freemail_domains_end;
-    domain_list_load(&freemail);
-}
+static void load_freemail(void) { domain_list_load(&freemail); }
 
 static bool listed(const struct domain_list *l, const char *s, size_t n)
 {
