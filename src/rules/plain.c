@@ -35,5 +35,6 @@ int sg__rules_plain_content(struct sg_arena *arena, const char *subject, size_t 
     c->norm_to_text = nb.map;
     c->zero_width = ns.zero_width + nb.zero_width;
     c->bidi_controls = ns.bidi_controls + nb.bidi_controls;
+    c->mixed_script_words = ns.mixed_script_words + nb.mixed_script_words;
     return 0;
 }

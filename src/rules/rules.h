@@ -30,6 +30,7 @@ struct sg_content;
     X(SENDER_MESSAGES, "SENDER_MESSAGES", 0)                                                    \
     X(ZERO_WIDTH, "zero_width", 1)                                                              \
     X(BIDI_CONTROLS, "bidi_controls", 1)                                                        \
+    X(MIXED_SCRIPT_WORDS, "mixed_script_words", 1)                                              \
     X(HIDDEN_CHARS, "hidden_chars", 1)                                                          \
     X(FORMS, "forms", 1)                                                                        \
     X(PASSWORD_INPUTS, "password_inputs", 1)                                                    \

@@ -368,6 +368,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     f[SG_FACT_URLS] = (double)c->nurls;
     f[SG_FACT_ZERO_WIDTH] = c->zero_width;
     f[SG_FACT_BIDI_CONTROLS] = c->bidi_controls;
+    f[SG_FACT_MIXED_SCRIPT_WORDS] = c->mixed_script_words;
     f[SG_FACT_HIDDEN_CHARS] = c->hidden_chars;
     f[SG_FACT_FORMS] = c->forms;
     f[SG_FACT_PASSWORD_INPUTS] = c->password_inputs;

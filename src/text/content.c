@@ -266,5 +266,6 @@ int sg__content_build(struct sg_arena *arena, const struct sg_event *ev, struct 
     out->norm_to_text = nt.map;
     out->zero_width = ns.zero_width + nt.zero_width;
     out->bidi_controls = ns.bidi_controls + nt.bidi_controls;
+    out->mixed_script_words = ns.mixed_script_words + nt.mixed_script_words;
     return b->over || b->urls.truncated ? SG_ETOOBIG : 0;
 }

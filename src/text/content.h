@@ -87,6 +87,7 @@ struct sg_content {
     /* Counts of tricks. */
     uint32_t zero_width;       /* zero-width characters removed */
     uint32_t bidi_controls;    /* bidi control characters removed */
+    uint32_t mixed_script_words; /* words mixing Latin letters with Cyrillic or Greek ones */
     uint32_t hidden_chars;     /* text hidden by display:none, zero size or same colour */
     uint32_t forms, password_inputs;
     uint32_t images, images_without_text;

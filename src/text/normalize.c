@@ -69,7 +69,9 @@ enum {
  * plain itself when that is ASCII (fullwidth, mathematical letters, ligatures), else the TR39
  * skeleton of the character when that is ASCII (Cyrillic о, Greek Ϲ, Latin ı). */
 struct cp_map {
-    unsigned char flags, plen, alen, letter; /* letter: 1 non-ASCII, 2 ASCII, 0 not one */
+    unsigned char flags, plen, alen;
+    unsigned char letter; /* 0 not a letter, 2 ASCII, 1 other non-ASCII, 3 Cyrillic or Greek
+                             (the scripts whose letters pass for Latin ones: "PаyPаl") */
     char plain[40]; /* the longest NFKC expansion (U+FDFA, 18 code points) is 33 bytes */
     char proto[20];
 };
@@ -185,7 +187,7 @@ static void compute_map(UChar32 c, struct cp_map *m)
     UScriptCode sc = uscript_getScript(c, &err);
     bool rtl = false;
     if (mask & U_GC_L_MASK) {
-        m->letter = 1;
+        m->letter = sc == USCRIPT_CYRILLIC || sc == USCRIPT_GREEK ? 3 : 1;
         if (sc != USCRIPT_LATIN && sc != USCRIPT_COMMON && sc != USCRIPT_INHERITED &&
             sc != USCRIPT_GREEK && sc != USCRIPT_CYRILLIC)
             flags |= F_JOINING;
@@ -416,6 +418,7 @@ struct out {
     bool last_alnum;     /* the last byte written is an ASCII letter or digit */
     unsigned prev_flags; /* flags of the last character written */
     uint32_t zero_width, bidi;
+    uint32_t mixed_words; /* words of ASCII letters with Cyrillic or Greek look-alikes */
 };
 
 static bool grow(struct out *o, size_t need)
@@ -543,22 +546,28 @@ static void put_map(struct out *o, const struct cp_map *m, bool proto, uint32_t 
 static size_t put_word(struct out *o, const char *text, size_t len, size_t i)
 {
     struct unit u;
-    bool ascii_letter = false, all_proto = true;
+    bool ascii_letter = false, all_proto = true, lookalike = false;
     size_t end = i;
     while (end < len) {
         next_unit(text, len, end, &u);
         bool word = false;
         for (int k = 0; k < u.n; k++) {
             unsigned f = u.m[k]->flags;
+            unsigned letter = u.m[k]->letter;
             word |= (f & (F_WORD | F_ZW | F_BIDI)) != 0;
-            if (u.m[k]->letter == 1 && !(f & F_PROTO))
+            if ((letter & 1) && !(f & F_PROTO))
                 all_proto = false;
-            ascii_letter |= u.m[k]->letter == 2;
+            ascii_letter |= letter == 2;
+            lookalike |= letter == 3 && (f & F_PROTO);
         }
         if (!word && end > i)
             break;
         end = u.to;
     }
+    /* Latin with a Cyrillic or Greek look-alike inside one word is no language's spelling
+     * (Turkish ı or German ß are Latin): it is written to slip past filters. */
+    if (ascii_letter && lookalike)
+        o->mixed_words++;
     bool proto = ascii_letter || all_proto;
     for (size_t k = i; k < end;) {
         next_unit(text, len, k, &u);
@@ -639,6 +648,7 @@ int sg__normalize(struct sg_arena *a, const char *text, size_t len, bool want_ma
     out->map = want_map ? o.map : NULL;
     out->zero_width = o.zero_width;
     out->bidi_controls = o.bidi;
+    out->mixed_script_words = o.mixed_words;
     return 0;
 }
 

@@ -16,6 +16,7 @@ struct sg_norm {
     uint32_t *map;    /* len + 1 entries: byte offset in the input of the character that produced
                          s[i]; map[len] is the input length. NULL unless asked for. */
     uint32_t zero_width, bidi_controls;
+    uint32_t mixed_script_words; /* words mixing ASCII letters with Cyrillic or Greek look-alikes */
 };
 
 /* Opens the ICU objects once (thread-safe, idempotent). 0 or SG_EIO when ICU's data is missing. */

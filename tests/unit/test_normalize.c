@@ -111,6 +111,21 @@ static void invisibles(void **state)
     assert_int_equal(n.zero_width, 0);
 }
 
+/* Latin words with Cyrillic or Greek look-alikes are counted; whole words of one script, and
+ * Latin letters of other languages (Turkish ı, German ß, French é), are not. */
+static void mixed_script_words(void **state)
+{
+    /* "PаyPаl cоnfirm" with Cyrillic а and о, then a whole Russian word */
+    struct sg_norm n = norm_of("P\xD0\xB0yP\xD0\xB0l c\xD0\xBEnfirm \xD0\xBC\xD0\xB8\xD1\x80");
+    assert_string_equal(n.s, "paypal confirm \xD0\xBC\xD0\xB8\xD1\x80");
+    assert_int_equal(n.mixed_script_words, 2);
+    /* Greek omicron inside "g\u03bfogle" */
+    n = norm_of("g\xCE\xBFogle");
+    assert_int_equal(n.mixed_script_words, 1);
+    n = norm_of("K\xC4\xB1rm\xC4\xB1z\xC4\xB1 Stra\xC3\x9F" "e caf\xC3\xA9 \xCE\x91\xCE\x92\xCE\x93");
+    assert_int_equal(n.mixed_script_words, 0);
+}
+
 static void whitespace(void **state)
 {
     expect("  a \t\r\n b\xC2\xA0\xC2\xA0" "c\xE3\x80\x80" "d\xE2\x80\xA8 ", "a b c d");
@@ -208,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(confusables), cmocka_unit_test(languages),
         cmocka_unit_test(invisibles),  cmocka_unit_test(whitespace),
+        cmocka_unit_test(mixed_script_words),
         cmocka_unit_test(offsets),     cmocka_unit_test(invalid_utf8),
         cmocka_unit_test(labels),      cmocka_unit_test(threads),
     };
