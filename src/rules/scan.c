@@ -297,10 +297,12 @@ static const char *const page_ends[] = {".htm", ".html", ".shtml", ".xhtml", ".s
  * open them. A real invoice is a PDF. */
 static const char *const archive_ends[] = {".zip", ".rar", ".7z", ".iso", ".img", ".gz",
                                            ".tgz", ".tar", ".cab", ".ace", ".arj", ".r00", ".xz"};
-/* Programs and scripts Windows runs on a double click. */
+/* Programs and scripts Windows runs on a double click, and Android app packages (the "new
+ * payouts app" sent to a phone). */
 static const char *const program_ends[] = {".exe", ".scr", ".com", ".pif", ".bat", ".cmd",
                                            ".js", ".jse", ".vbs", ".vbe", ".wsf", ".hta",
-                                           ".jar", ".lnk", ".msi", ".ps1", ".cpl", ".reg"};
+                                           ".jar", ".lnk", ".msi", ".ps1", ".cpl", ".reg",
+                                           ".apk", ".xapk"};
 #define ATTACHMENTS_ENDING(c, ends) attachments_ending(c, ends, sizeof ends / sizeof *ends)
 
 /* A host that carries a whole domain name in its subdomain labels ("example-corp.com.pwreset.info",
