@@ -1,7 +1,7 @@
 /* The classifier's tokenizer: words and OSB pairs of the normalised subject and body, URL
  * domains and flags, a few header fields of raw mail and facts of the message, each hashed to
  * 64 bits under a seed. No allocation per token: hashes go into one arena array, deduplicated
- * through an arena hash set, capped at max_tokens distinct tokens. */
+ * through a hash set of their positions, capped at max_tokens distinct tokens. */
 #include "bayes/tokens.h"
 
 #include <stdio.h>
@@ -53,72 +53,57 @@ uint64_t sg__bayes_tok_fact(uint64_t seed, enum sg_bayes_tag tag, uint32_t value
 
 /* ---- the set of a message's distinct tokens ---- */
 
+/* Open addressing over positions in v: slots[i] is 1 + the index in v of the token there, 0
+ * empty, so a slot is 4 bytes instead of the token's 8 and the table is made at its full size
+ * (half full at most) once, never grown and rehashed. */
 struct tokset {
-    struct sg_arena *arena;
-    uint64_t *slots;
-    uint32_t mask, max_slots;
+    uint32_t *slots;
+    uint32_t mask;
     uint64_t *v;
     uint8_t *pair;  /* pair[i]: v[i] is an OSB pair */
     uint32_t n, max;
-    bool full, failed;
+    bool full;
 };
 
-/* The table starts small and doubles at half full up to max_slots: a 5 KB mail has a few
- * hundred distinct tokens, and clearing (and touching) 64 KB of slots for each cost more than
- * all its hashing. The set's contents and order do not depend on the table size. */
-enum { TOKSET_FIRST_SLOTS = 1024 };
-
-static bool grow(struct tokset *s)
-{
-    uint32_t slots = (s->mask + 1) * 2;
-    uint64_t *t = sg__arena_alloc(s->arena, (size_t)slots * sizeof *t);
-    if (!t) {
-        s->failed = true;
-        return false;
-    }
-    memset(t, 0, (size_t)slots * sizeof *t);
-    uint32_t mask = slots - 1;
-    for (uint32_t k = 0; k < s->n; k++) {
-        uint32_t i = (uint32_t)s->v[k] & mask;
-        while (t[i])
-            i = (i + 1) & mask;
-        t[i] = s->v[k];
-    }
-    s->slots = t;
-    s->mask = mask;
-    return true;
-}
+/* The table of every message with the default limit (2 * 3000 tokens fit in 8192 slots) is
+ * kept by the thread and emptied after use, slot by slot (tokset_clear): zeroing or growing an
+ * arena table for each message cost more than all its hashing. Larger limits get a zeroed arena
+ * table. */
+enum { TLS_SLOTS = 8192 };
+static __thread uint32_t tls_slots[TLS_SLOTS];
 
 /* False once the set is full (the token was not added). Inlined: it runs five times a word. */
 static inline __attribute__((always_inline)) bool add_kind(struct tokset *s, uint64_t t,
                                                            bool is_pair)
 {
     uint32_t i = (uint32_t)t & s->mask;
-    while (s->slots[i]) {
-        if (s->slots[i] == t)
+    for (uint32_t k; (k = s->slots[i]) != 0; i = (i + 1) & s->mask)
+        if (s->v[k - 1] == t)
             return true;
-        i = (i + 1) & s->mask;
-    }
     if (s->n == s->max) {
         s->full = true;
         return false;
     }
-    if (2 * (s->n + 1) > s->mask + 1 && s->mask + 1 < s->max_slots) {
-        if (!grow(s)) {
-            s->full = true; /* out of memory: stop reading, the tokenizer reports it */
-            return false;
-        }
-        i = (uint32_t)t & s->mask;
-        while (s->slots[i])
-            i = (i + 1) & s->mask;
-    }
-    s->slots[i] = t;
     s->pair[s->n] = is_pair;
     s->v[s->n++] = t;
+    s->slots[i] = s->n;
     return true;
 }
 
 static bool add(struct tokset *s, uint64_t t) { return add_kind(s, t, false); }
+
+/* Empties the thread's table. Last added first: each token is then found along the very probe
+ * path it was placed by, as the tokens added after it (which could sit on that path) are gone
+ * and those before it are still there. */
+static void tokset_clear(struct tokset *s)
+{
+    for (uint32_t k = s->n; k > 0; k--) {
+        uint32_t i = (uint32_t)s->v[k - 1] & s->mask;
+        while (s->slots[i] != k)
+            i = (i + 1) & s->mask;
+        s->slots[i] = 0;
+    }
+}
 
 /* ---- words ---- */
 
@@ -466,14 +451,15 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     uint32_t slots = 64;
     while (slots < 2 * max_tokens)
         slots <<= 1;
-    uint32_t first = slots < TOKSET_FIRST_SLOTS ? slots : TOKSET_FIRST_SLOTS;
-    struct tokset set = {.arena = arena, .mask = first - 1, .max_slots = slots, .max = max_tokens};
-    set.slots = sg__arena_alloc(arena, (size_t)first * sizeof *set.slots);
+    struct tokset set = {.mask = slots - 1, .max = max_tokens};
+    bool tls = slots <= TLS_SLOTS;
+    set.slots = tls ? tls_slots : sg__arena_alloc(arena, (size_t)slots * sizeof *set.slots);
     set.v = sg__arena_alloc(arena, (size_t)max_tokens * sizeof *set.v);
     set.pair = sg__arena_alloc(arena, max_tokens);
     if (!set.slots || !set.v || !set.pair)
         return SG_ENOMEM;
-    memset(set.slots, 0, (size_t)first * sizeof *set.slots);
+    if (!tls)
+        memset(set.slots, 0, (size_t)slots * sizeof *set.slots);
 
     /* The order decides what survives the cap: the subject and the message's facts first (few
      * and telling), then the body. */
@@ -495,8 +481,8 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     if (subj.long_words || text.long_words)
         meta(&set, seed, SG_BMETA_LONG_WORDS, 1);
 
-    if (set.failed)
-        return SG_ENOMEM;
+    if (tls)
+        tokset_clear(&set);
     out->v = set.v;
     out->pair = set.pair;
     out->n = set.n;
