@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "bayes/bayes.h"
+#include "bayes/pairs.h"
 #include "sendguard.h"
 #include "text/content.h"
 #include "util/arena.h"
@@ -185,9 +186,10 @@ struct stream {
     struct tokset *set;
     uint64_t seed;
     bool subject;
-    uint64_t prev[SG_BAYES_OSB_WINDOW - 1]; /* prev[0] is the word just before */
+    uint64_t prev[SG_BAYES_PAIRS]; /* prev[0] is the word just before */
     unsigned nprev;
     bool long_words;
+    bool vector; /* sg__bayes_pairs_vector() */
 };
 
 static void stream_word(struct stream *s, const char *w, size_t n, bool number, size_t digits)
@@ -203,8 +205,12 @@ static void stream_word(struct stream *s, const char *w, size_t n, bool number, 
         id = sg__bayes_word_hash(s->seed, shape, (size_t)k);
         add(s->set, sg__bayes_tok_word(id, tag));
     }
-    for (unsigned d = 1; d <= s->nprev; d++)
-        add_kind(s->set, sg__bayes_tok_pair(s->prev[d - 1], id, d, s->subject), true);
+    if (s->nprev) {
+        uint64_t pairs[SG_BAYES_PAIRS];
+        sg__bayes_tok_pairs(s->prev, id, s->nprev, s->subject, s->vector, pairs);
+        for (unsigned d = 1; d <= s->nprev; d++)
+            add_kind(s->set, pairs[d - 1], true);
+    }
     for (unsigned d = SG_BAYES_OSB_WINDOW - 2; d > 0; d--) /* a fixed shift, no call */
         s->prev[d] = s->prev[d - 1];
     s->prev[0] = id;
@@ -463,7 +469,8 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
 
     /* The order decides what survives the cap: the subject and the message's facts first (few
      * and telling), then the body. */
-    struct stream subj = {.set = &set, .seed = seed, .subject = true};
+    bool vector = sg__bayes_pairs_vector();
+    struct stream subj = {.set = &set, .seed = seed, .subject = true, .vector = vector};
     const char *s = c->norm_subject ? c->norm_subject : c->subject;
     size_t slen = c->norm_subject ? c->norm_subject_len : c->subject_len;
     if (s)
@@ -475,7 +482,7 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     header_tokens(&set, seed, c);
     url_tokens(&set, seed, c);
     fact_tokens(&set, seed, c, blen);
-    struct stream text = {.set = &set, .seed = seed, .subject = false};
+    struct stream text = {.set = &set, .seed = seed, .subject = false, .vector = vector};
     if (body)
         scan(&text, body, blen);
     if (subj.long_words || text.long_words)
