@@ -62,6 +62,7 @@ struct tokset {
     uint32_t mask;
     uint64_t *v;
     uint8_t *pair;  /* pair[i]: v[i] is an OSB pair */
+    uint32_t *at;   /* at[i]: the slot of v[i], so the table is emptied without probing */
     uint32_t n, max;
     bool full;
 };
@@ -86,6 +87,7 @@ static inline __attribute__((always_inline)) bool add_kind(struct tokset *s, uin
         return false;
     }
     s->pair[s->n] = is_pair;
+    s->at[s->n] = i;
     s->v[s->n++] = t;
     s->slots[i] = s->n;
     return true;
@@ -93,17 +95,11 @@ static inline __attribute__((always_inline)) bool add_kind(struct tokset *s, uin
 
 static bool add(struct tokset *s, uint64_t t) { return add_kind(s, t, false); }
 
-/* Empties the thread's table. Last added first: each token is then found along the very probe
- * path it was placed by, as the tokens added after it (which could sit on that path) are gone
- * and those before it are still there. */
+/* Empties the thread's table: only the slots the tokens took. */
 static void tokset_clear(struct tokset *s)
 {
-    for (uint32_t k = s->n; k > 0; k--) {
-        uint32_t i = (uint32_t)s->v[k - 1] & s->mask;
-        while (s->slots[i] != k)
-            i = (i + 1) & s->mask;
-        s->slots[i] = 0;
-    }
+    for (uint32_t k = 0; k < s->n; k++)
+        s->slots[s->at[k]] = 0;
 }
 
 /* ---- words ---- */
@@ -462,7 +458,8 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     set.slots = tls ? tls_slots : sg__arena_alloc(arena, (size_t)slots * sizeof *set.slots);
     set.v = sg__arena_alloc(arena, (size_t)max_tokens * sizeof *set.v);
     set.pair = sg__arena_alloc(arena, max_tokens);
-    if (!set.slots || !set.v || !set.pair)
+    set.at = sg__arena_alloc(arena, (size_t)max_tokens * sizeof *set.at);
+    if (!set.slots || !set.v || !set.pair || !set.at)
         return SG_ENOMEM;
     if (!tls)
         memset(set.slots, 0, (size_t)slots * sizeof *set.slots);
