@@ -949,10 +949,17 @@ struct term_inputs {
     uint64_t spam_msgs, ham_msgs;
     double robs, robx, min_dev;
 };
+/* A token's counts as one value: spam in the low 32 bits, ham in the high ones, 0 unseen. */
+static inline uint64_t counts_pack(uint32_t spam, uint32_t ham)
+{
+    return (uint64_t)spam | (uint64_t)ham << 32;
+}
+
 /* A token's term for its counts, valid in generation gen (0: never made). */
 struct term {
     double ln_f, ln_1f;
-    uint32_t gen, spam, ham;
+    uint64_t packed; /* the counts, as counts_pack */
+    uint32_t gen;
     bool counts; /* past min_dev: added to the sums */
 };
 static __thread struct {
@@ -977,22 +984,21 @@ static uint32_t term_cache_gen(const struct term_inputs *in)
     return term_cache.gen;
 }
 
-/* The term of counts (spam, ham) in generation gen, made now unless the cache holds it. */
-static const struct term *cached_term(uint64_t spam, uint64_t ham, uint32_t gen,
-                                      const struct term_inputs *in)
+/* The term of counts c (counts_pack) in generation gen, made now unless the cache holds it. */
+static const struct term *cached_term(uint64_t c, uint32_t gen, const struct term_inputs *in)
 {
+    _Static_assert(SMALL_COUNT == 16, "the small-count test masks 4 bits of each count");
     /* Any slot function gives the same terms (an entry is checked against its counts); this
      * one is a few instructions where sg__hash_mix was a dozen. */
-    struct term *tm = spam < SMALL_COUNT && ham < SMALL_COUNT
-                          ? &term_cache.small[spam][ham]
-                          : &term_cache.e[(spam * 0x9e3779b97f4a7c15ULL +
-                                           ham * 0xc2b2ae3d27d4eb4fULL) >> (64 - TERM_CACHE_BITS)];
-    if (tm->gen != gen || tm->spam != spam || tm->ham != ham) {
+    struct term *tm = !(c & UINT64_C(0xfffffff0fffffff0))
+                          ? &term_cache.small[c & 15][(c >> 32) & 15]
+                          : &term_cache.e[(c * 0x9e3779b97f4a7c15ULL) >> (64 - TERM_CACHE_BITS)];
+    if (tm->gen != gen || tm->packed != c) {
+        uint32_t spam = (uint32_t)c, ham = (uint32_t)(c >> 32);
         double f = sg__bayes_robinson(spam, ham, in->spam_msgs, in->ham_msgs, in->robs, in->robx);
         tm->counts = sg__bayes_term(f, in->min_dev, &tm->ln_f, &tm->ln_1f);
         tm->gen = gen;
-        tm->spam = (uint32_t)spam;
-        tm->ham = (uint32_t)ham;
+        tm->packed = c;
     }
     return tm;
 }
@@ -1048,7 +1054,9 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
          * only looks up keeps more cache misses in flight than one that also does the maths
          * (the table is far bigger than the caches, so misses are what a lookup costs). */
         enum { CHUNK = 256, AHEAD = 2 * PREFETCH_AHEAD };
-        uint32_t cnt[CHUNK][2];
+        uint64_t cnt[CHUNK]; /* counts_pack of each token of the chunk */
+        /* A message without pairs reads as one whose pair flags are all 0. */
+        static const uint8_t no_pairs[CHUNK];
         const struct table *tab = &sc->counts;
         for (uint32_t base = 0; base < t->n; base += CHUNK) {
             uint32_t end = t->n - base < CHUNK ? t->n - base : CHUNK;
@@ -1062,21 +1070,19 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
                 for (; j < pf_end; j++) {
                     table_prefetch(tab, v[j + AHEAD]);
                     const struct slot *e = table_find(tab, v[j]);
-                    cnt[j][0] = e ? e->u.n.spam : 0;
-                    cnt[j][1] = e ? e->u.n.ham : 0;
+                    cnt[j] = e ? counts_pack(e->u.n.spam, e->u.n.ham) : 0;
                 }
                 for (; j < end; j++) {
                     const struct slot *e = table_find(tab, v[j]);
-                    cnt[j][0] = e ? e->u.n.spam : 0;
-                    cnt[j][1] = e ? e->u.n.ham : 0;
+                    cnt[j] = e ? counts_pack(e->u.n.spam, e->u.n.ham) : 0;
                 }
             } else {
                 memset(cnt, 0, (size_t)end * sizeof cnt[0]);
             }
-            const uint8_t *pair = t->pair ? t->pair + base : NULL;
+            const uint8_t *pair = t->pair ? t->pair + base : no_pairs;
             for (uint32_t j = 0; j < end; j++) {
-                bool is_word = !(pair && pair[j]);
-                if (!cnt[j][0] && !cnt[j][1]) {
+                bool is_word = !pair[j];
+                if (!cnt[j]) {
                     if (unseen_counts) {
                         sums_add_term(&all, unseen_ln_f, unseen_ln_1f);
                         if (is_word)
@@ -1084,7 +1090,7 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
                     }
                     continue;
                 }
-                const struct term *tm = cached_term(cnt[j][0], cnt[j][1], gen, &in);
+                const struct term *tm = cached_term(cnt[j], gen, &in);
                 if (tm->counts) { /* the logarithms once for both sums */
                     sums_add_term(&all, tm->ln_f, tm->ln_1f);
                     if (is_word)
