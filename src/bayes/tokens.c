@@ -142,6 +142,12 @@ static const unsigned char ascii_class[128] = {
     ['\''] = INNER, ['.'] = INNER, ['-'] = INNER, ['_'] = INNER, ['@'] = INNER, [','] = INNER,
 };
 
+/* ascii_class[c] == WORD as a table over every byte (0 for 0x80 and above): the word loop's one
+ * test for its common case. */
+static const bool ascii_word[256] = {
+    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['$'] = true,
+};
+
 /* Decodes the character at p (n >= 1 bytes); an invalid byte is U+FFFD of length 1. */
 static size_t decode(const char *p, size_t n, uint32_t *cp)
 {
@@ -230,20 +236,18 @@ static void scan(struct stream *s, const char *p, size_t len)
         }
         size_t n = 0, digits = 0;
         bool number = true;
-        char last = 0;
         while (i < len) {
             unsigned char c0 = (unsigned char)p[i];
-            if (c0 < 0x80 && ascii_class[c0] == WORD) {
+            if (ascii_word[c0]) {
                 /* Most characters of a word: an ASCII letter, digit or '$' needs no decoding
-                 * and no look-ahead; what the general path below does with one, in short. */
-                if (c0 >= '0' && c0 <= '9')
-                    digits++;
-                else
-                    number = false;
+                 * and no look-ahead; what the general path below does with one, in short.
+                 * | 0x20 folds a letter and leaves digits and '$' (0x20 set already) alone. */
+                bool digit = (unsigned)(c0 - '0') < 10;
+                digits += digit;
+                number &= digit;
                 if (n < sizeof buf)
-                    buf[n] = (c0 >= 'A' && c0 <= 'Z') ? (char)(c0 + ('a' - 'A')) : (char)c0;
+                    buf[n] = (char)(c0 | 0x20);
                 n++;
-                last = (char)c0;
                 i++;
                 continue;
             }
@@ -259,6 +263,9 @@ static void scan(struct stream *s, const char *p, size_t len)
                 next_char(p + i + k, len - i - k, &next, &next_cls);
                 if (next_cls != WORD)
                     break;
+                /* The character before is a digit exactly when its last byte is one (every
+                 * byte of a multi-byte character is 0x80 or more); i is past the word's start. */
+                char last = p[i - 1];
                 if (cp == ',' && !(last >= '0' && last <= '9' && next >= '0' && next <= '9'))
                     break;
                 if (cp != '.' && cp != ',')
@@ -285,7 +292,6 @@ static void scan(struct stream *s, const char *p, size_t len)
             } else {
                 n += k;
             }
-            last = cp < 0x80 ? (char)cp : 0;
             i += k;
         }
         if (n > sizeof buf) /* n only grows: over the buffer at the end is over it at any point */
