@@ -238,6 +238,12 @@ static void scan(struct stream *s, const char *p, size_t len)
     char buf[SG_BAYES_MAX_WORD];
     size_t i = 0;
     while (i < len && !s->set->full) {
+        /* The ASCII between words (spaces, punctuation) in a tight loop: nothing but a word
+         * changes the set. */
+        while (i < len && (unsigned char)p[i] < 0x80 && !ascii_word[(unsigned char)p[i]])
+            i++;
+        if (i == len)
+            break;
         uint32_t cp;
         enum cclass cls;
         size_t k = next_char(p + i, len - i, &cp, &cls);
