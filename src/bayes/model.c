@@ -944,15 +944,22 @@ static inline void sums_add_term(struct sg_bayes_sums *sums, double ln_f, double
  * term (a Robinson f, a log and a log1p) cost more than finding it again. A term is a function
  * of the counts and of the inputs in struct term_inputs alone, so an entry is only used under
  * the inputs it was made with (gen) and gives the very doubles the computation would. */
-enum { TERM_CACHE = 4096 };
+enum { TERM_CACHE_BITS = 12, TERM_CACHE = 1 << TERM_CACHE_BITS };
 struct term_inputs {
     uint64_t spam_msgs, ham_msgs;
     double robs, robx, min_dev;
 };
+/* A token's counts as one value: spam in the low 32 bits, ham in the high ones, 0 unseen. */
+static inline uint64_t counts_pack(uint32_t spam, uint32_t ham)
+{
+    return (uint64_t)spam | (uint64_t)ham << 32;
+}
+
 /* A token's term for its counts, valid in generation gen (0: never made). */
 struct term {
     double ln_f, ln_1f;
-    uint32_t gen, spam, ham;
+    uint64_t packed; /* the counts, as counts_pack */
+    uint32_t gen;
     bool counts; /* past min_dev: added to the sums */
 };
 static __thread struct {
@@ -977,19 +984,21 @@ static uint32_t term_cache_gen(const struct term_inputs *in)
     return term_cache.gen;
 }
 
-/* The term of counts (spam, ham) in generation gen, made now unless the cache holds it. */
-static const struct term *cached_term(uint64_t spam, uint64_t ham, uint32_t gen,
-                                      const struct term_inputs *in)
+/* The term of counts c (counts_pack) in generation gen, made now unless the cache holds it. */
+static const struct term *cached_term(uint64_t c, uint32_t gen, const struct term_inputs *in)
 {
-    struct term *tm = spam < SMALL_COUNT && ham < SMALL_COUNT
-                          ? &term_cache.small[spam][ham]
-                          : &term_cache.e[(uint32_t)sg__hash_mix(spam, ham) & (TERM_CACHE - 1)];
-    if (tm->gen != gen || tm->spam != spam || tm->ham != ham) {
+    _Static_assert(SMALL_COUNT == 16, "the small-count test masks 4 bits of each count");
+    /* Any slot function gives the same terms (an entry is checked against its counts); this
+     * one is a few instructions where sg__hash_mix was a dozen. */
+    struct term *tm = !(c & UINT64_C(0xfffffff0fffffff0))
+                          ? &term_cache.small[c & 15][(c >> 32) & 15]
+                          : &term_cache.e[(c * 0x9e3779b97f4a7c15ULL) >> (64 - TERM_CACHE_BITS)];
+    if (tm->gen != gen || tm->packed != c) {
+        uint32_t spam = (uint32_t)c, ham = (uint32_t)(c >> 32);
         double f = sg__bayes_robinson(spam, ham, in->spam_msgs, in->ham_msgs, in->robs, in->robx);
         tm->counts = sg__bayes_term(f, in->min_dev, &tm->ln_f, &tm->ln_1f);
         tm->gen = gen;
-        tm->spam = (uint32_t)spam;
-        tm->ham = (uint32_t)ham;
+        tm->packed = c;
     }
     return tm;
 }
@@ -1045,33 +1054,48 @@ int sg__bayes_classify_tokens(struct sg_bayes *b, const char *tenant,
          * only looks up keeps more cache misses in flight than one that also does the maths
          * (the table is far bigger than the caches, so misses are what a lookup costs). */
         enum { CHUNK = 256, AHEAD = 2 * PREFETCH_AHEAD };
-        uint32_t cnt[CHUNK][2];
-        for (uint32_t i = 0; i < t->n; i++) {
-            uint32_t c = i % CHUNK;
-            if (c == 0) {
-                uint32_t end = t->n - i < CHUNK ? t->n - i : CHUNK;
-                for (uint32_t j = 0; j < end; j++) {
-                    if (i + j + AHEAD < t->n)
-                        table_prefetch(&sc->counts, t->v[i + j + AHEAD]);
-                    const struct slot *e = table_find(&sc->counts, t->v[i + j]);
-                    cnt[j][0] = e ? e->u.n.spam : 0;
-                    cnt[j][1] = e ? e->u.n.ham : 0;
+        uint64_t cnt[CHUNK]; /* counts_pack of each token of the chunk */
+        /* A message without pairs reads as one whose pair flags are all 0. */
+        static const uint8_t no_pairs[CHUNK];
+        const struct table *tab = &sc->counts;
+        for (uint32_t base = 0; base < t->n; base += CHUNK) {
+            uint32_t end = t->n - base < CHUNK ? t->n - base : CHUNK;
+            const uint64_t *v = t->v + base;
+            /* Prefetches stop AHEAD before the message's last token, not the chunk's. */
+            uint32_t pf_end = t->n - base > AHEAD ? t->n - base - AHEAD : 0;
+            if (pf_end > end)
+                pf_end = end;
+            if (tab->slots) {
+                uint32_t j = 0;
+                for (; j < pf_end; j++) {
+                    table_prefetch(tab, v[j + AHEAD]);
+                    const struct slot *e = table_find(tab, v[j]);
+                    cnt[j] = e ? counts_pack(e->u.n.spam, e->u.n.ham) : 0;
                 }
+                for (; j < end; j++) {
+                    const struct slot *e = table_find(tab, v[j]);
+                    cnt[j] = e ? counts_pack(e->u.n.spam, e->u.n.ham) : 0;
+                }
+            } else {
+                memset(cnt, 0, (size_t)end * sizeof cnt[0]);
             }
-            bool is_word = !(t->pair && t->pair[i]);
-            if (!cnt[c][0] && !cnt[c][1]) {
-                if (unseen_counts) {
-                    sums_add_term(&all, unseen_ln_f, unseen_ln_1f);
+            const uint8_t *pair = t->pair ? t->pair + base : no_pairs;
+            for (uint32_t j = 0; j < end; j++) {
+                bool is_word = !pair[j];
+                if (!cnt[j]) {
+                    if (unseen_counts) {
+                        sums_add_term(&all, unseen_ln_f, unseen_ln_1f);
+                        if (is_word)
+                            sums_add_term(&words, unseen_ln_f, unseen_ln_1f);
+                    }
+                    continue;
+                }
+                const struct term *tm = cached_term(cnt[j], gen, &in);
+                if (tm->counts) { /* the logarithms once for both sums */
+                    sums_add_term(&all, tm->ln_f, tm->ln_1f);
                     if (is_word)
-                        sums_add_term(&words, unseen_ln_f, unseen_ln_1f);
+                        sums_add_term(&words, tm->ln_f, tm->ln_1f);
                 }
-                continue;
-            }
-            const struct term *tm = cached_term(cnt[c][0], cnt[c][1], gen, &in);
-            if (tm->counts) { /* the logarithms once for both sums */
-                sums_add_term(&all, tm->ln_f, tm->ln_1f);
-                if (is_word)
-                    sums_add_term(&words, tm->ln_f, tm->ln_1f);
             }
         }
         out->tokens_used = all.n;

@@ -125,6 +125,28 @@ static inline bool get_varint(struct sg_bayes_snapshot_reader *r, unsigned max_b
         *out = *p;
         return true;
     }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* A key gap is about 7 bytes (1.7M keys spread over 2^64): with 8 bytes left, one load
+     * finds the last byte (the first without the high bit) and squeezes the 7-bit groups
+     * together in three steps. Only a varint whose every group fits under max_bits is taken
+     * here, which the loop below would accept as it is; the rest goes to the loop. */
+    if (r->end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t last = ~w & UINT64_C(0x8080808080808080);
+        unsigned len = last ? (unsigned)__builtin_ctzll(last) / 8 + 1 : 0; /* 0: over 8 */
+        if (len && len * 7 <= max_bits) {
+            uint64_t x = len == 8 ? w : w & ((UINT64_C(1) << (8 * len)) - 1);
+            x &= UINT64_C(0x7f7f7f7f7f7f7f7f);
+            x = (x & UINT64_C(0x007f007f007f007f)) | ((x & UINT64_C(0x7f007f007f007f00)) >> 1);
+            x = (x & UINT64_C(0x00003fff00003fff)) | ((x & UINT64_C(0x3fff00003fff0000)) >> 2);
+            x = (x & UINT64_C(0x000000000fffffff)) | ((x & UINT64_C(0x0fffffff00000000)) >> 4);
+            r->p = p + len;
+            *out = x;
+            return true;
+        }
+    }
+#endif
     uint64_t v = 0;
     for (unsigned shift = 0; p < r->end; shift += 7) {
         uint64_t byte = *p++;

@@ -1,7 +1,7 @@
 /* The classifier's tokenizer: words and OSB pairs of the normalised subject and body, URL
  * domains and flags, a few header fields of raw mail and facts of the message, each hashed to
  * 64 bits under a seed. No allocation per token: hashes go into one arena array, deduplicated
- * through an arena hash set, capped at max_tokens distinct tokens. */
+ * through a hash set of their positions, capped at max_tokens distinct tokens. */
 #include "bayes/tokens.h"
 
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "bayes/bayes.h"
+#include "bayes/pairs.h"
 #include "sendguard.h"
 #include "text/content.h"
 #include "util/arena.h"
@@ -53,72 +54,65 @@ uint64_t sg__bayes_tok_fact(uint64_t seed, enum sg_bayes_tag tag, uint32_t value
 
 /* ---- the set of a message's distinct tokens ---- */
 
+/* Open addressing over positions in v: slots[i] is 1 + the index in v of the token there, 0
+ * empty, so a slot is 4 bytes instead of the token's 8 and the table is made at its full size
+ * (half full at most) once, never grown and rehashed. */
 struct tokset {
-    struct sg_arena *arena;
-    uint64_t *slots;
-    uint32_t mask, max_slots;
+    uint32_t *slots;
+    uint32_t mask;
     uint64_t *v;
     uint8_t *pair;  /* pair[i]: v[i] is an OSB pair */
+    uint32_t *at;   /* at[i]: the slot of v[i], so the table is emptied without probing */
     uint32_t n, max;
-    bool full, failed;
+    bool full;
 };
 
-/* The table starts small and doubles at half full up to max_slots: a 5 KB mail has a few
- * hundred distinct tokens, and clearing (and touching) 64 KB of slots for each cost more than
- * all its hashing. The set's contents and order do not depend on the table size. */
-enum { TOKSET_FIRST_SLOTS = 1024 };
+/* The table of every message with the default limit (2 * 3000 tokens fit in 8192 slots) is
+ * kept by the thread and emptied after use, slot by slot (tokset_clear): zeroing or growing an
+ * arena table for each message cost more than all its hashing. Larger limits get a zeroed arena
+ * table. */
+enum { TLS_SLOTS = 8192 };
+static __thread uint32_t tls_slots[TLS_SLOTS];
 
-static bool grow(struct tokset *s)
+/* Adds t[0 .. count) in order, each flagged is_pair, skipping those already in; stops when the
+ * set is full (a token after that could only be one already in, or another refused). The
+ * fields are read into locals once: stored through pointers of their own types, they would
+ * otherwise be read again after every store. Inlined: it runs twice a word. */
+static inline __attribute__((always_inline)) void add_many(struct tokset *s, const uint64_t *t,
+                                                           unsigned count, bool is_pair)
 {
-    uint32_t slots = (s->mask + 1) * 2;
-    uint64_t *t = sg__arena_alloc(s->arena, (size_t)slots * sizeof *t);
-    if (!t) {
-        s->failed = true;
-        return false;
-    }
-    memset(t, 0, (size_t)slots * sizeof *t);
-    uint32_t mask = slots - 1;
-    for (uint32_t k = 0; k < s->n; k++) {
-        uint32_t i = (uint32_t)s->v[k] & mask;
-        while (t[i])
-            i = (i + 1) & mask;
-        t[i] = s->v[k];
-    }
-    s->slots = t;
-    s->mask = mask;
-    return true;
-}
-
-/* False once the set is full (the token was not added). Inlined: it runs five times a word. */
-static inline __attribute__((always_inline)) bool add_kind(struct tokset *s, uint64_t t,
-                                                           bool is_pair)
-{
-    uint32_t i = (uint32_t)t & s->mask;
-    while (s->slots[i]) {
-        if (s->slots[i] == t)
-            return true;
-        i = (i + 1) & s->mask;
-    }
-    if (s->n == s->max) {
-        s->full = true;
-        return false;
-    }
-    if (2 * (s->n + 1) > s->mask + 1 && s->mask + 1 < s->max_slots) {
-        if (!grow(s)) {
-            s->full = true; /* out of memory: stop reading, the tokenizer reports it */
-            return false;
+    uint32_t *slots = s->slots, mask = s->mask, n = s->n, max = s->max;
+    uint64_t *v = s->v;
+    for (unsigned j = 0; j < count; j++) {
+        uint32_t i = (uint32_t)t[j] & mask;
+        bool seen = false;
+        for (uint32_t k; (k = slots[i]) != 0; i = (i + 1) & mask)
+            if (v[k - 1] == t[j]) {
+                seen = true;
+                break;
+            }
+        if (seen)
+            continue;
+        if (n == max) {
+            s->full = true;
+            break;
         }
-        i = (uint32_t)t & s->mask;
-        while (s->slots[i])
-            i = (i + 1) & s->mask;
+        s->pair[n] = is_pair;
+        s->at[n] = i;
+        v[n++] = t[j];
+        slots[i] = n;
     }
-    s->slots[i] = t;
-    s->pair[s->n] = is_pair;
-    s->v[s->n++] = t;
-    return true;
+    s->n = n;
 }
 
-static bool add(struct tokset *s, uint64_t t) { return add_kind(s, t, false); }
+static void add(struct tokset *s, uint64_t t) { add_many(s, &t, 1, false); }
+
+/* Empties the thread's table: only the slots the tokens took. */
+static void tokset_clear(struct tokset *s)
+{
+    for (uint32_t k = 0; k < s->n; k++)
+        s->slots[s->at[k]] = 0;
+}
 
 /* ---- words ---- */
 
@@ -158,6 +152,12 @@ static enum cclass char_class(uint32_t cp)
 static const unsigned char ascii_class[128] = {
     ['0' ... '9'] = WORD, ['A' ... 'Z'] = WORD, ['a' ... 'z'] = WORD, ['$'] = WORD,
     ['\''] = INNER, ['.'] = INNER, ['-'] = INNER, ['_'] = INNER, ['@'] = INNER, [','] = INNER,
+};
+
+/* ascii_class[c] == WORD as a table over every byte (0 for 0x80 and above): the word loop's one
+ * test for its common case. */
+static const bool ascii_word[256] = {
+    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['$'] = true,
 };
 
 /* Decodes the character at p (n >= 1 bytes); an invalid byte is U+FFFD of length 1. */
@@ -200,9 +200,10 @@ struct stream {
     struct tokset *set;
     uint64_t seed;
     bool subject;
-    uint64_t prev[SG_BAYES_OSB_WINDOW - 1]; /* prev[0] is the word just before */
+    uint64_t prev[SG_BAYES_PAIRS]; /* prev[0] is the word just before */
     unsigned nprev;
     bool long_words;
+    bool vector; /* sg__bayes_pairs_vector() */
 };
 
 static void stream_word(struct stream *s, const char *w, size_t n, bool number, size_t digits)
@@ -218,8 +219,11 @@ static void stream_word(struct stream *s, const char *w, size_t n, bool number, 
         id = sg__bayes_word_hash(s->seed, shape, (size_t)k);
         add(s->set, sg__bayes_tok_word(id, tag));
     }
-    for (unsigned d = 1; d <= s->nprev; d++)
-        add_kind(s->set, sg__bayes_tok_pair(s->prev[d - 1], id, d, s->subject), true);
+    if (s->nprev) {
+        uint64_t pairs[SG_BAYES_PAIRS];
+        sg__bayes_tok_pairs(s->prev, id, s->nprev, s->subject, s->vector, pairs);
+        add_many(s->set, pairs, s->nprev, true);
+    }
     for (unsigned d = SG_BAYES_OSB_WINDOW - 2; d > 0; d--) /* a fixed shift, no call */
         s->prev[d] = s->prev[d - 1];
     s->prev[0] = id;
@@ -234,6 +238,12 @@ static void scan(struct stream *s, const char *p, size_t len)
     char buf[SG_BAYES_MAX_WORD];
     size_t i = 0;
     while (i < len && !s->set->full) {
+        /* The ASCII between words (spaces, punctuation) in a tight loop: nothing but a word
+         * changes the set. */
+        while (i < len && (unsigned char)p[i] < 0x80 && !ascii_word[(unsigned char)p[i]])
+            i++;
+        if (i == len)
+            break;
         uint32_t cp;
         enum cclass cls;
         size_t k = next_char(p + i, len - i, &cp, &cls);
@@ -243,20 +253,18 @@ static void scan(struct stream *s, const char *p, size_t len)
         }
         size_t n = 0, digits = 0;
         bool number = true;
-        char last = 0;
         while (i < len) {
             unsigned char c0 = (unsigned char)p[i];
-            if (c0 < 0x80 && ascii_class[c0] == WORD) {
+            if (ascii_word[c0]) {
                 /* Most characters of a word: an ASCII letter, digit or '$' needs no decoding
-                 * and no look-ahead; what the general path below does with one, in short. */
-                if (c0 >= '0' && c0 <= '9')
-                    digits++;
-                else
-                    number = false;
+                 * and no look-ahead; what the general path below does with one, in short.
+                 * | 0x20 folds a letter and leaves digits and '$' (0x20 set already) alone. */
+                bool digit = (unsigned)(c0 - '0') < 10;
+                digits += digit;
+                number &= digit;
                 if (n < sizeof buf)
-                    buf[n] = (c0 >= 'A' && c0 <= 'Z') ? (char)(c0 + ('a' - 'A')) : (char)c0;
+                    buf[n] = (char)(c0 | 0x20);
                 n++;
-                last = (char)c0;
                 i++;
                 continue;
             }
@@ -272,6 +280,9 @@ static void scan(struct stream *s, const char *p, size_t len)
                 next_char(p + i + k, len - i - k, &next, &next_cls);
                 if (next_cls != WORD)
                     break;
+                /* The character before is a digit exactly when its last byte is one (every
+                 * byte of a multi-byte character is 0x80 or more); i is past the word's start. */
+                char last = p[i - 1];
                 if (cp == ',' && !(last >= '0' && last <= '9' && next >= '0' && next <= '9'))
                     break;
                 if (cp != '.' && cp != ',')
@@ -298,7 +309,6 @@ static void scan(struct stream *s, const char *p, size_t len)
             } else {
                 n += k;
             }
-            last = cp < 0x80 ? (char)cp : 0;
             i += k;
         }
         if (n > sizeof buf) /* n only grows: over the buffer at the end is over it at any point */
@@ -466,18 +476,21 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     uint32_t slots = 64;
     while (slots < 2 * max_tokens)
         slots <<= 1;
-    uint32_t first = slots < TOKSET_FIRST_SLOTS ? slots : TOKSET_FIRST_SLOTS;
-    struct tokset set = {.arena = arena, .mask = first - 1, .max_slots = slots, .max = max_tokens};
-    set.slots = sg__arena_alloc(arena, (size_t)first * sizeof *set.slots);
+    struct tokset set = {.mask = slots - 1, .max = max_tokens};
+    bool tls = slots <= TLS_SLOTS;
+    set.slots = tls ? tls_slots : sg__arena_alloc(arena, (size_t)slots * sizeof *set.slots);
     set.v = sg__arena_alloc(arena, (size_t)max_tokens * sizeof *set.v);
     set.pair = sg__arena_alloc(arena, max_tokens);
-    if (!set.slots || !set.v || !set.pair)
+    set.at = sg__arena_alloc(arena, (size_t)max_tokens * sizeof *set.at);
+    if (!set.slots || !set.v || !set.pair || !set.at)
         return SG_ENOMEM;
-    memset(set.slots, 0, (size_t)first * sizeof *set.slots);
+    if (!tls)
+        memset(set.slots, 0, (size_t)slots * sizeof *set.slots);
 
     /* The order decides what survives the cap: the subject and the message's facts first (few
      * and telling), then the body. */
-    struct stream subj = {.set = &set, .seed = seed, .subject = true};
+    bool vector = sg__bayes_pairs_vector();
+    struct stream subj = {.set = &set, .seed = seed, .subject = true, .vector = vector};
     const char *s = c->norm_subject ? c->norm_subject : c->subject;
     size_t slen = c->norm_subject ? c->norm_subject_len : c->subject_len;
     if (s)
@@ -489,14 +502,14 @@ int sg__bayes_tokenize(struct sg_arena *arena, uint64_t seed, const struct sg_co
     header_tokens(&set, seed, c);
     url_tokens(&set, seed, c);
     fact_tokens(&set, seed, c, blen);
-    struct stream text = {.set = &set, .seed = seed, .subject = false};
+    struct stream text = {.set = &set, .seed = seed, .subject = false, .vector = vector};
     if (body)
         scan(&text, body, blen);
     if (subj.long_words || text.long_words)
         meta(&set, seed, SG_BMETA_LONG_WORDS, 1);
 
-    if (set.failed)
-        return SG_ENOMEM;
+    if (tls)
+        tokset_clear(&set);
     out->v = set.v;
     out->pair = set.pair;
     out->n = set.n;

@@ -19,6 +19,7 @@
 
 #include "bayes/bayes.h"
 #include "bayes/combine.h"
+#include "bayes/pairs.h"
 #include "bayes/seed.h"
 #include "engine/event.h"
 #include "bayes/tokens.h"
@@ -317,6 +318,31 @@ static void test_tokenize_empty(void **state)
 }
 
 /* ---- combining ---- */
+
+/* The four pair tokens computed together (the vector path where the machine has one) are
+ * sg__bayes_tok_pair's, for any previous words, in the body and in the subject. */
+static void test_pairs_together(void **state)
+{
+    (void)state;
+    uint64_t x = 0x243f6a8885a308d3ULL; /* xorshift64: varied high and low halves */
+    for (int it = 0; it < 20000; it++) {
+        uint64_t prev[SG_BAYES_PAIRS], later;
+        for (unsigned d = 0; d < SG_BAYES_PAIRS; d++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            prev[d] = it % 7 == 0 ? (uint64_t)d : x; /* small values too */
+        }
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        later = x;
+        bool subject = it & 1;
+        for (int vector = 0; vector < 2; vector++) {
+            uint64_t out[SG_BAYES_PAIRS];
+            sg__bayes_tok_pairs(prev, later, SG_BAYES_PAIRS, subject,
+                                vector && sg__bayes_pairs_vector(), out);
+            for (unsigned d = 1; d <= SG_BAYES_PAIRS; d++)
+                assert_int_equal(out[d - 1], sg__bayes_tok_pair(prev[d - 1], later, d, subject));
+        }
+    }
+}
 
 static void test_chi2q(void **state)
 {
@@ -838,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_url_and_header_tokens),
         cmocka_unit_test(test_token_cap),
         cmocka_unit_test(test_tokenize_empty),
+        cmocka_unit_test(test_pairs_together),
         cmocka_unit_test(test_chi2q),
         cmocka_unit_test(test_chi2q_exact),
         cmocka_unit_test(test_robinson_and_indicator),
