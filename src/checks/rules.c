@@ -230,6 +230,17 @@ static int new_domain_fact(struct rules_check *r, struct sg_ctx *ctx, double *ou
     return 0;
 }
 
+/* URL_TENANT_LOOKALIKE: how many of the message's links go to a host built on the tenant's
+ * own name that is not the tenant's domain. The platform's name is what a phisher on it puts
+ * in a host; a tenant id that is no name (shorter than 4 letters or digits) never matches. */
+static double tenant_lookalike_fact(const struct sg_content *c, const char *tenant)
+{
+    unsigned n = 0;
+    for (size_t u = 0; u < c->nurls; u++)
+        n += sg__host_uses_name(tenant, c->urls[u].host, c->urls[u].domain);
+    return n;
+}
+
 int sg__check_rules_run(void *state, struct sg_ctx *ctx)
 {
     struct rules_check *r = state;
@@ -249,6 +260,7 @@ int sg__check_rules_run(void *state, struct sg_ctx *ctx)
     facts.v[SG_FACT_RECIPIENTS] = (double)ctx->ev->nrecipients;
     if ((rc = new_domain_fact(r, ctx, &facts.v[SG_FACT_URL_NEW_DOMAIN])))
         return rc;
+    facts.v[SG_FACT_URL_TENANT_LOOKALIKE] = tenant_lookalike_fact(content, ctx->ev->tenant);
     pthread_rwlock_rdlock(&r->lock);
     struct sg_rules_scratch *scratch = scratch_for(r);
     size_t n = sg__rules_count(r->rules);

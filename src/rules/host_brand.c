@@ -171,10 +171,28 @@ static bool part_names_other(const struct sg_rules *rs, const char *s, size_t n,
     return false;
 }
 
-/* Whether label[0..n), one of its hyphen-separated parts or the label without its hyphens names
- * a brand that does not own host: "paypal-secure", "secure-paypal", "pay-pal". */
-static bool label_names_other(const struct sg_rules *rs, const char *label, size_t n,
-                              const char *host, const char *dom)
+/* What a host part is tested for: a brand that does not own the host, or one given name. */
+struct part_test {
+    bool (*names)(const struct part_test *t, const char *s, size_t n);
+    const struct sg_rules *rs;
+    const char *host, *dom; /* brands */
+    const char *name;       /* one name, squashed */
+    size_t name_len;
+};
+
+static bool names_other_brand(const struct part_test *t, const char *s, size_t n)
+{
+    return part_names_other(t->rs, s, n, t->host, t->dom);
+}
+
+static bool names_the_name(const struct part_test *t, const char *s, size_t n)
+{
+    return host_part_is(s, n, t->name, t->name_len);
+}
+
+/* Whether label[0..n), one of its hyphen-separated parts or the label without its hyphens
+ * passes the test: "paypal-secure", "secure-paypal", "pay-pal". */
+static bool label_names(const struct part_test *t, const char *label, size_t n)
 {
     char joined[64];
     size_t j = 0;
@@ -182,13 +200,32 @@ static bool label_names_other(const struct sg_rules *rs, const char *label, size
         size_t e = i;
         while (e < n && label[e] != '-')
             e++;
-        if (part_names_other(rs, label + i, e - i, host, dom))
+        if (t->names(t, label + i, e - i))
             return true;
         for (size_t k = i; k < e && j + 1 < sizeof joined; k++)
             joined[j++] = label[k];
         i = e + 1;
     }
-    return j < n && part_names_other(rs, joined, j, host, dom);
+    return j < n && t->names(t, joined, j);
+}
+
+/* Whether the registrable domain's first label, or a hyphenated label before it, passes the
+ * test. A plain subdomain label is not enough ("apple.stackexchange.com" is a site about
+ * Apple). dom points into host. */
+static bool host_labels_name(const struct part_test *t, const char *host, const char *dom)
+{
+    const char *dot = strchr(dom, '.');
+    if (label_names(t, dom, dot ? (size_t)(dot - dom) : strlen(dom)))
+        return true;
+    for (const char *l = host; l < dom;) {
+        const char *e = strchr(l, '.');
+        if (!e || e > dom)
+            break;
+        if (memchr(l, '-', (size_t)(e - l)) && label_names(t, l, (size_t)(e - l)))
+            return true;
+        l = e + 1;
+    }
+    return false;
 }
 
 /* A host that uses a brand's name although the brand does not own it: the first label of the
@@ -202,17 +239,9 @@ bool sg__host_uses_brand(const struct sg_rules *rs, const char *host, const char
 {
     if (!rs->host_brands || !host || !dom || dom < host || dom > host + strlen(host))
         return false;
-    const char *dot = strchr(dom, '.');
-    if (label_names_other(rs, dom, dot ? (size_t)(dot - dom) : strlen(dom), host, dom))
+    struct part_test t = {.names = names_other_brand, .rs = rs, .host = host, .dom = dom};
+    if (host_labels_name(&t, host, dom))
         return true;
-    for (const char *l = host; l < dom;) {
-        const char *e = strchr(l, '.');
-        if (!e || e > dom)
-            break;
-        if (memchr(l, '-', (size_t)(e - l)) && label_names_other(rs, l, (size_t)(e - l), host, dom))
-            return true;
-        l = e + 1;
-    }
     size_t sub_len = (size_t)(dom - host); /* the subdomain labels and their dot */
     const struct key_index *ix = &rs->host_brands->domains;
     for (size_t i = 0; sub_len > 1 && i < sub_len; i++) {
@@ -227,4 +256,26 @@ bool sg__host_uses_brand(const struct sg_rules *rs, const char *host, const char
         }
     }
     return false;
+}
+
+/* A host built on a name that is not its own: the platform's name in a phisher's host
+ * ("safepay-hikerhub.net", "hikerhub.secure-pay.top" does not count, "hikerhub-pay.shop" does).
+ * The name's own domains are those whose registrable domain's first label is the name
+ * (hikerhub.com, hikerhub.co.uk) and their subdomains. */
+bool sg__host_uses_name(const char *name, const char *host, const char *dom)
+{
+    char lower[64], squashed[64];
+    size_t n = 0;
+    for (; name && name[n] && n + 1 < sizeof lower; n++)
+        lower[n] = (name[n] >= 'A' && name[n] <= 'Z') ? (char)(name[n] + ('a' - 'A')) : name[n];
+    lower[n] = '\0';
+    size_t len = name && !name[n] ? squash_name(lower, squashed, sizeof squashed) : 0;
+    if (len < 4 || !host || !dom || dom < host || dom > host + strlen(host))
+        return false;
+    const char *dot = strchr(dom, '.');
+    size_t first = dot ? (size_t)(dot - dom) : strlen(dom);
+    if (first == len && memcmp(dom, squashed, len) == 0)
+        return false;
+    struct part_test t = {.names = names_the_name, .name = squashed, .name_len = len};
+    return host_labels_name(&t, host, dom);
 }

@@ -56,6 +56,7 @@ struct sg_content;
     X(FROM_NAME_OTHER_ADDRESS, "FROM_NAME_OTHER_ADDRESS", 1)                                    \
     X(FROM_DOMAIN_BRAND_LOOKALIKE, "FROM_DOMAIN_BRAND_LOOKALIKE", 1)                            \
     X(URL_NEW_DOMAIN, "URL_NEW_DOMAIN", 0)                                                      \
+    X(URL_TENANT_LOOKALIKE, "URL_TENANT_LOOKALIKE", 0)                                          \
     X(FROM_BRAND_MISMATCH, "FROM_BRAND_MISMATCH", 1)
 
 enum sg_rules_fact {
@@ -160,5 +161,10 @@ int sg__rules_scan(const struct sg_rules *rs, struct sg_rules_scratch *scratch,
  * SG_ENOMEM or SG_EIO (ICU data missing). */
 int sg__rules_plain_content(struct sg_arena *arena, const char *subject, size_t subject_len,
                             const char *body, size_t body_len, struct sg_content *out);
+
+/* Whether a link's host (registrable domain dom, pointing into host) is built on name, the
+ * tenant's, without being its own domain (case folded, squashed to letters and digits, 4 at
+ * least): "safepay-hikerhub.net" for tenant hikerhub. URL_TENANT_LOOKALIKE counts them. */
+bool sg__host_uses_name(const char *name, const char *host, const char *dom);
 
 #endif

@@ -963,6 +963,36 @@ static void test_brands(void **state)
     sg__arena_free(a);
 }
 
+/* The tenant's name in a link's host: a hyphenated part or the registrable domain's label
+ * (digits read as letters), never the tenant's own domain or a plain subdomain label. */
+static void test_tenant_lookalike_hosts(void **state)
+{
+    static const struct {
+        const char *tenant, *host, *dom;
+        bool uses;
+    } cases[] = {
+        {"hikerhub", "safepay-hikerhub.net", "safepay-hikerhub.net", true},
+        {"hikerhub", "hikerhub-livraison.fr-paiement.com", "fr-paiement.com", true},
+        {"HikerHub", "hikerhub-pay.shop", "hikerhub-pay.shop", true},
+        {"gamerguild", "gamerguild.premi-ufficiali.com", "premi-ufficiali.com", false},
+        {"tutorly", "tutor1y-verify.com", "tutor1y-verify.com", true},
+        {"hikerhub", "hikerhub.com", "hikerhub.com", false},
+        {"hikerhub", "mail.hikerhub.co.uk", "hikerhub.co.uk", false},
+        {"hikerhub", "www.youtube.com", "youtube.com", false},
+        {"hikerhub", "hikerhubs.com", "hikerhubs.com", false},
+        {"t-1", "t-1-pay.com", "t-1-pay.com", false}, /* too short to be a name */
+        {"forum", "forum-help.example", "forum-help.example", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char host[128];
+        snprintf(host, sizeof host, "%s", cases[i].host);
+        const char *dom = host + strlen(host) - strlen(cases[i].dom);
+        if (sg__host_uses_name(cases[i].tenant, host, dom) != cases[i].uses)
+            fail_msg("%s on %s: expected %d", cases[i].tenant, cases[i].host, cases[i].uses);
+    }
+    assert_false(sg__host_uses_name(NULL, "a-hikerhub.com", "a-hikerhub.com"));
+}
+
 static void test_scratch_reuse(void **state)
 {
     /* A scratch made for one ruleset grows to fit another, so a thread keeps it across reloads. */
@@ -1014,6 +1044,7 @@ int main(void)
         cmocka_unit_test(test_channels_states),
         cmocka_unit_test(test_local_overrides),
         cmocka_unit_test(test_brands),
+        cmocka_unit_test(test_tenant_lookalike_hosts),
         cmocka_unit_test(test_scratch_reuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
