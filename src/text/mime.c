@@ -17,9 +17,12 @@
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 
+static void measure_kept(void);
+
 static void init_gmime(void)
 {
     g_mime_init();
+    measure_kept();
 }
 
 void sg__mime_init(void) { pthread_once(&gmime_once, init_gmime); }
@@ -513,6 +516,18 @@ static const char *const kept_headers[] = {
     "From", "Reply-To", "Subject", "Return-Path", "Message-ID", "X-Mailer", "List-Unsubscribe",
     "Content-Type", "Received", "Authentication-Results", NULL};
 
+/* strlen of each kept_headers entry, measured once by init_gmime before any parse. */
+static size_t kept_lengths[sizeof kept_headers / sizeof *kept_headers], kept_longest;
+
+static void measure_kept(void)
+{
+    for (size_t i = 0; kept_headers[i]; i++) {
+        kept_lengths[i] = strlen(kept_headers[i]);
+        if (kept_lengths[i] > kept_longest)
+            kept_longest = kept_lengths[i];
+    }
+}
+
 /* True when raw[0..n) has no 8-bit byte and no encoded word: its value is the raw text
  * unfolded, without GMime's decoder (the costliest step of a parse). */
 static bool is_plain(const char *raw, size_t n)
@@ -772,13 +787,19 @@ static bool missing_close(GMimeObject *obj, const char *raw, size_t len, int dep
  *   (To, Cc, Date...) whose raw value differs (GMIME_CRIT_CONFLICTING_HEADER, read as
  *   broken), is made here. */
 
-/* The kept_headers entry named name[0..n), or NULL. */
+/* The kept_headers entry named name[0..n), or NULL. Every field of every mail asks, so the
+ * entries' lengths are measured once (kept_lengths: a strlen per entry and field cost about
+ * 1.5 K instructions a mail), and a name longer than any entry is not compared at all. */
 static const char *kept_name(const char *name, size_t n)
 {
-    for (const char *const *k = kept_headers; *k; k++)
-        if (((**k ^ *name) & ~0x20) == 0 && strlen(*k) == n &&
-            g_ascii_strncasecmp(*k, name, n) == 0)
-            return *k;
+    if (n > kept_longest)
+        return NULL;
+    for (size_t i = 0; kept_headers[i]; i++) {
+        const char *k = kept_headers[i];
+        if (kept_lengths[i] == n && ((*k ^ *name) & ~0x20) == 0 &&
+            g_ascii_strncasecmp(k, name, n) == 0)
+            return k;
+    }
     return NULL;
 }
 
@@ -843,8 +864,14 @@ static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *l
                                   struct own_fields *own, bool *conflict, struct fast_fields *fast)
 {
     /* the RFC 5322 single fields GMime checks that are dropped */
-    static const char *const single[] = {"Bcc", "Cc", "Date", "In-Reply-To", "References",
-                                         "Sender", "To"};
+    /* with their lengths: every dropped field of every mail is compared with them */
+#define SINGLE(s) {s, sizeof s - 1}
+    static const struct {
+        const char *s;
+        size_t n;
+    } single[] = {SINGLE("Bcc"),        SINGLE("Cc"),     SINGLE("Date"), SINGLE("In-Reply-To"),
+                  SINGLE("References"), SINGLE("Sender"), SINGLE("To")};
+#undef SINGLE
     struct {
         const char *v;
         size_t n;
@@ -929,7 +956,7 @@ static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *l
         }
         if (!give && !kept) {
             for (size_t i = 0; i < sizeof single / sizeof single[0]; i++) {
-                if (strlen(single[i]) != nn || g_ascii_strncasecmp(single[i], p, nn) != 0)
+                if (single[i].n != nn || g_ascii_strncasecmp(single[i].s, p, nn) != 0)
                     continue;
                 const char *ve = v + vn; /* compared without the last line break */
                 if (ve > v && ve[-1] == '\n')
