@@ -235,17 +235,20 @@ struct walk {
     bool failed;
 };
 
-static char *dup_clean(struct sg_arena *a, const char *s, size_t max)
+static char *dup_clean_n(struct sg_arena *a, const char *s, size_t n, size_t max)
 {
-    if (!s)
-        return NULL;
-    size_t n = strlen(s), len;
+    size_t len;
     if (n > max) {
         n = max;
         while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
             n--;
     }
     return sg__utf8_clean(a, s, n, &len);
+}
+
+static char *dup_clean(struct sg_arena *a, const char *s, size_t max)
+{
+    return s ? dup_clean_n(a, s, strlen(s), max) : NULL;
 }
 
 static bool grow_array(struct walk *w, void **v, size_t *cap, size_t n, size_t size)
@@ -677,6 +680,148 @@ static void put_senders(struct walk *w, InternetAddressList *from_list,
         m->reply_to = dup_clean(w->a, internet_address_mailbox_get_addr(rt), 1024);
     if (subject)
         m->subject = dup_clean(w->a, subject, 4096);
+}
+
+/* ---- a simple sender field, read without GMime's address parser ------------------------ */
+
+/* From and Reply-To are nearly always one "addr@example.org", "Some Name <addr@example.org>"
+ * or "\"Some Name\" <addr@example.org>": for those GMime's address parser builds a list of
+ * GObjects only for put_senders to copy two strings out of it and tear it down, about 20 K
+ * instructions a mail. Only such a value, on one line, in printable ASCII, with no comment,
+ * group, route, escape or encoded word, is read here, as GMime reads it: the display name
+ * (the words as written, or the quoted text) without the white space around it, the address
+ * as written. Anything else goes to GMime (parse_addresses); fuzz_mime compares the fast
+ * path, and so this, with the reference reading. */
+struct simple_mailbox {
+    const char *name, *addr;
+    size_t name_len, addr_len;
+};
+
+/* RFC 5322 atext without '=' and '?' (no encoded word can start in it). */
+static const bool mb_atext[256] = {
+    ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true, ['!'] = true,
+    ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true, ['\''] = true, ['*'] = true,
+    ['+'] = true, ['-'] = true, ['/'] = true, ['^'] = true, ['_'] = true, ['`'] = true,
+    ['{'] = true, ['|'] = true, ['}'] = true, ['~'] = true};
+
+static bool mb_label(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* The length of the addr-spec at v[i..n): atoms joined by single dots ('=' and '?' included,
+ * "=?" not), '@', labels of letters, digits and hyphens joined by single dots, none of them
+ * punycode; 0 when there is none. */
+static size_t mb_addr(const char *v, size_t n, size_t i)
+{
+    size_t j = i;
+    for (;;) {
+        size_t a = j;
+        while (j < n && (mb_atext[(unsigned char)v[j]] || v[j] == '=' || v[j] == '?')) {
+            if (v[j] == '=' && j + 1 < n && v[j + 1] == '?')
+                return 0;
+            j++;
+        }
+        if (j == a)
+            return 0;
+        if (j < n && v[j] == '.') {
+            j++;
+            continue;
+        }
+        break;
+    }
+    if (j >= n || v[j] != '@')
+        return 0;
+    j++;
+    for (;;) {
+        size_t a = j;
+        while (j < n && mb_label(v[j]))
+            j++;
+        if (j == a || (j - a >= 4 && g_ascii_strncasecmp(v + a, "xn--", 4) == 0))
+            return 0;
+        if (j < n && v[j] == '.') {
+            j++;
+            continue;
+        }
+        break;
+    }
+    return j - i;
+}
+
+static bool mb_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* Reads v[0..n) (a raw field value, its line break included) into mb when it is one simple
+ * mailbox; false leaves it to GMime. */
+static bool simple_mailbox(const char *v, size_t n, struct simple_mailbox *mb)
+{
+    /* one line: only the field's own line break at the end */
+    while (n && (v[n - 1] == '\n' || v[n - 1] == '\r'))
+        n--;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < ' ' && v[i] != '\t')
+            return false;
+    size_t i = 0;
+    while (i < n && mb_blank(v[i]))
+        i++;
+    while (n > i && mb_blank(v[n - 1]))
+        n--;
+    if (i == n)
+        return false;
+    *mb = (struct simple_mailbox){0};
+    size_t a = mb_addr(v, n, i);
+    if (a && i + a == n) { /* the bare address */
+        mb->addr = v + i, mb->addr_len = a;
+        return true;
+    }
+    size_t lt;
+    if (v[i] == '"') { /* a quoted name: printable, no escape, nothing to decode */
+        size_t q = i + 1;
+        while (q < n && v[q] != '"' && v[q] != '\\' && v[q] != '=' && v[q] != '?')
+            q++;
+        if (q == n || v[q] != '"')
+            return false;
+        size_t s = i + 1, e = q;
+        while (s < e && mb_blank(v[s]))
+            s++;
+        while (e > s && mb_blank(v[e - 1]))
+            e--;
+        mb->name = v + s, mb->name_len = e - s;
+        lt = q + 1;
+        while (lt < n && mb_blank(v[lt]))
+            lt++;
+    } else { /* words: atext and dots, not starting with one (GMime gives up on that) */
+        if (v[i] == '.')
+            return false;
+        lt = i;
+        while (lt < n && (mb_atext[(unsigned char)v[lt]] || v[lt] == '.' || mb_blank(v[lt])))
+            lt++;
+        size_t e = lt;
+        while (e > i && mb_blank(v[e - 1]))
+            e--;
+        mb->name = v + i, mb->name_len = e - i;
+    }
+    if (lt >= n || v[lt] != '<')
+        return false;
+    a = mb_addr(v, n, lt + 1);
+    if (!a || lt + 1 + a + 1 != n || v[lt + 1 + a] != '>')
+        return false;
+    mb->addr = v + lt + 1, mb->addr_len = a;
+    return true;
+}
+
+/* put_senders' work for the sender fields read by simple_mailbox (NULL: that field was not,
+ * and put_senders did it from GMime's list, or there is no such field). */
+static void put_simple_senders(struct walk *w, const struct simple_mailbox *from,
+                               const struct simple_mailbox *reply)
+{
+    struct sg_mime *m = w->out;
+    if (from) {
+        if (from->name_len)
+            m->from_name = dup_clean_n(w->a, from->name, from->name_len, 1024);
+        m->from_addr = dup_clean_n(w->a, from->addr, from->addr_len, 1024);
+    }
+    if (reply)
+        m->reply_to = dup_clean_n(w->a, reply->addr, reply->addr_len, 1024);
 }
 
 static void read_senders(struct walk *w, GMimeMessage *msg)
@@ -1233,9 +1378,19 @@ static bool parse_fast(struct sg_arena *a, const char *raw, size_t len, struct s
     bool conflict = false;
     const char *filtered = filter_headers(a, raw, &flen, own, &conflict, &f);
     InternetAddressList *from = NULL, *reply = NULL;
+    struct simple_mailbox from_mb, reply_mb;
+    const struct simple_mailbox *from_simple = NULL, *reply_simple = NULL;
+    if (filtered && f.ok && f.last[LAST_FROM].v &&
+        simple_mailbox(f.last[LAST_FROM].v, f.last[LAST_FROM].n, &from_mb))
+        from_simple = &from_mb;
+    if (filtered && f.ok && f.last[LAST_REPLY_TO].v &&
+        simple_mailbox(f.last[LAST_REPLY_TO].v, f.last[LAST_REPLY_TO].n, &reply_mb))
+        reply_simple = &reply_mb;
     if (!filtered || !f.ok || ends_with_dash_line(filtered, flen) ||
-        !parse_addresses(opts, f.last[LAST_FROM].v, f.last[LAST_FROM].n, &from) ||
-        !parse_addresses(opts, f.last[LAST_REPLY_TO].v, f.last[LAST_REPLY_TO].n, &reply)) {
+        (!from_simple &&
+         !parse_addresses(opts, f.last[LAST_FROM].v, f.last[LAST_FROM].n, &from)) ||
+        (!reply_simple &&
+         !parse_addresses(opts, f.last[LAST_REPLY_TO].v, f.last[LAST_REPLY_TO].n, &reply))) {
         if (from)
             g_object_unref(from);
         g_mime_parser_options_free(opts);
@@ -1269,6 +1424,7 @@ static bool parse_fast(struct sg_arena *a, const char *raw, size_t len, struct s
                 g_free(rawv);
             }
             put_senders(&w, from, reply, subject);
+            put_simple_senders(&w, from_simple, reply_simple);
             g_free(decoded);
         }
         if (body)
