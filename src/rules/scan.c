@@ -98,10 +98,7 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     return --s->pending == 0; /* every pattern rule matched: nothing more to learn */
 }
 
-static bool word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
-}
+static bool word_byte(unsigned char c) { return sg__word_byte(c); }
 
 /* Does hay contain needle as a whole word? */
 static bool has_word(const char *hay, size_t hn, const char *needle)
@@ -223,6 +220,9 @@ bool sg__rules_brand_mismatch(const struct sg_rules *rs, struct sg_arena *arena,
         }
         for (size_t b = 0; b < rs->nbrands && !mismatch; b++) {
             const struct sg__brand *br = &rs->brands[b];
+            if (!br->any_first && !(br->firsts[0] & starts[0]) && !(br->firsts[1] & starts[1]) &&
+                !(br->firsts[2] & starts[2]) && !(br->firsts[3] & starts[3]))
+                continue; /* every name would be passed over below */
             bool named = false;
             for (size_t k = 0; k < br->nnames && !named; k++) {
                 unsigned char first = (unsigned char)br->names[k][0];
