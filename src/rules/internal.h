@@ -80,9 +80,22 @@ struct sg__brand {
     char *name;
     char **names; /* normalised (the same way as from_name) names to look for */
     size_t nnames;
+    /* The first bytes of names that start with a word byte (sg__word_byte), as a 256-bit set,
+     * and whether some name starts with another byte: sg__rules_brand_mismatch passes over a
+     * brand none of whose names can start a word of the display name without looking at each
+     * name (most brands, for most mail). */
+    uint64_t firsts[4];
+    bool any_first;
     char **domains; /* "paypal.com" or "paypal.*" (any registrable domain paypal.<suffix>) */
     size_t ndomains;
 };
+
+/* A byte of a word, for the brand names: ASCII letters and digits, and any byte of a non-ASCII
+ * character. */
+static inline bool sg__word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
 
 struct sg_rules {
     struct sg__rule *rules;

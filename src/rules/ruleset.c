@@ -629,6 +629,11 @@ static bool add_brand_name(struct loader *L, struct sg__brand *b, const char *s,
     }
     b->names = p;
     b->names[b->nnames++] = sg__sb_steal(&sb);
+    unsigned char first = (unsigned char)b->names[b->nnames - 1][0];
+    if (sg__word_byte(first))
+        b->firsts[first >> 6] |= 1ull << (first & 63);
+    else
+        b->any_first = true;
     return true;
 }
 

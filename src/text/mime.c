@@ -17,9 +17,12 @@
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 
+static void measure_kept(void);
+
 static void init_gmime(void)
 {
     g_mime_init();
+    measure_kept();
 }
 
 void sg__mime_init(void) { pthread_once(&gmime_once, init_gmime); }
@@ -232,17 +235,20 @@ struct walk {
     bool failed;
 };
 
-static char *dup_clean(struct sg_arena *a, const char *s, size_t max)
+static char *dup_clean_n(struct sg_arena *a, const char *s, size_t n, size_t max)
 {
-    if (!s)
-        return NULL;
-    size_t n = strlen(s), len;
+    size_t len;
     if (n > max) {
         n = max;
         while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
             n--;
     }
     return sg__utf8_clean(a, s, n, &len);
+}
+
+static char *dup_clean(struct sg_arena *a, const char *s, size_t max)
+{
+    return s ? dup_clean_n(a, s, strlen(s), max) : NULL;
 }
 
 static bool grow_array(struct walk *w, void **v, size_t *cap, size_t n, size_t size)
@@ -513,6 +519,18 @@ static const char *const kept_headers[] = {
     "From", "Reply-To", "Subject", "Return-Path", "Message-ID", "X-Mailer", "List-Unsubscribe",
     "Content-Type", "Received", "Authentication-Results", NULL};
 
+/* strlen of each kept_headers entry, measured once by init_gmime before any parse. */
+static size_t kept_lengths[sizeof kept_headers / sizeof *kept_headers], kept_longest;
+
+static void measure_kept(void)
+{
+    for (size_t i = 0; kept_headers[i]; i++) {
+        kept_lengths[i] = strlen(kept_headers[i]);
+        if (kept_lengths[i] > kept_longest)
+            kept_longest = kept_lengths[i];
+    }
+}
+
 /* True when raw[0..n) has no 8-bit byte and no encoded word: its value is the raw text
  * unfolded, without GMime's decoder (the costliest step of a parse). */
 static bool is_plain(const char *raw, size_t n)
@@ -664,6 +682,148 @@ static void put_senders(struct walk *w, InternetAddressList *from_list,
         m->subject = dup_clean(w->a, subject, 4096);
 }
 
+/* ---- a simple sender field, read without GMime's address parser ------------------------ */
+
+/* From and Reply-To are nearly always one "addr@example.org", "Some Name <addr@example.org>"
+ * or "\"Some Name\" <addr@example.org>": for those GMime's address parser builds a list of
+ * GObjects only for put_senders to copy two strings out of it and tear it down, about 20 K
+ * instructions a mail. Only such a value, on one line, in printable ASCII, with no comment,
+ * group, route, escape or encoded word, is read here, as GMime reads it: the display name
+ * (the words as written, or the quoted text) without the white space around it, the address
+ * as written. Anything else goes to GMime (parse_addresses); fuzz_mime compares the fast
+ * path, and so this, with the reference reading. */
+struct simple_mailbox {
+    const char *name, *addr;
+    size_t name_len, addr_len;
+};
+
+/* RFC 5322 atext without '=' and '?' (no encoded word can start in it). */
+static const bool mb_atext[256] = {
+    ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true, ['!'] = true,
+    ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true, ['\''] = true, ['*'] = true,
+    ['+'] = true, ['-'] = true, ['/'] = true, ['^'] = true, ['_'] = true, ['`'] = true,
+    ['{'] = true, ['|'] = true, ['}'] = true, ['~'] = true};
+
+static bool mb_label(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* The length of the addr-spec at v[i..n): atoms joined by single dots ('=' and '?' included,
+ * "=?" not), '@', labels of letters, digits and hyphens joined by single dots, none of them
+ * punycode; 0 when there is none. */
+static size_t mb_addr(const char *v, size_t n, size_t i)
+{
+    size_t j = i;
+    for (;;) {
+        size_t a = j;
+        while (j < n && (mb_atext[(unsigned char)v[j]] || v[j] == '=' || v[j] == '?')) {
+            if (v[j] == '=' && j + 1 < n && v[j + 1] == '?')
+                return 0;
+            j++;
+        }
+        if (j == a)
+            return 0;
+        if (j < n && v[j] == '.') {
+            j++;
+            continue;
+        }
+        break;
+    }
+    if (j >= n || v[j] != '@')
+        return 0;
+    j++;
+    for (;;) {
+        size_t a = j;
+        while (j < n && mb_label(v[j]))
+            j++;
+        if (j == a || (j - a >= 4 && g_ascii_strncasecmp(v + a, "xn--", 4) == 0))
+            return 0;
+        if (j < n && v[j] == '.') {
+            j++;
+            continue;
+        }
+        break;
+    }
+    return j - i;
+}
+
+static bool mb_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* Reads v[0..n) (a raw field value, its line break included) into mb when it is one simple
+ * mailbox; false leaves it to GMime. */
+static bool simple_mailbox(const char *v, size_t n, struct simple_mailbox *mb)
+{
+    /* one line: only the field's own line break at the end */
+    while (n && (v[n - 1] == '\n' || v[n - 1] == '\r'))
+        n--;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < ' ' && v[i] != '\t')
+            return false;
+    size_t i = 0;
+    while (i < n && mb_blank(v[i]))
+        i++;
+    while (n > i && mb_blank(v[n - 1]))
+        n--;
+    if (i == n)
+        return false;
+    *mb = (struct simple_mailbox){0};
+    size_t a = mb_addr(v, n, i);
+    if (a && i + a == n) { /* the bare address */
+        mb->addr = v + i, mb->addr_len = a;
+        return true;
+    }
+    size_t lt;
+    if (v[i] == '"') { /* a quoted name: printable, no escape, nothing to decode */
+        size_t q = i + 1;
+        while (q < n && v[q] != '"' && v[q] != '\\' && v[q] != '=' && v[q] != '?')
+            q++;
+        if (q == n || v[q] != '"')
+            return false;
+        size_t s = i + 1, e = q;
+        while (s < e && mb_blank(v[s]))
+            s++;
+        while (e > s && mb_blank(v[e - 1]))
+            e--;
+        mb->name = v + s, mb->name_len = e - s;
+        lt = q + 1;
+        while (lt < n && mb_blank(v[lt]))
+            lt++;
+    } else { /* words: atext and dots, not starting with one (GMime gives up on that) */
+        if (v[i] == '.')
+            return false;
+        lt = i;
+        while (lt < n && (mb_atext[(unsigned char)v[lt]] || v[lt] == '.' || mb_blank(v[lt])))
+            lt++;
+        size_t e = lt;
+        while (e > i && mb_blank(v[e - 1]))
+            e--;
+        mb->name = v + i, mb->name_len = e - i;
+    }
+    if (lt >= n || v[lt] != '<')
+        return false;
+    a = mb_addr(v, n, lt + 1);
+    if (!a || lt + 1 + a + 1 != n || v[lt + 1 + a] != '>')
+        return false;
+    mb->addr = v + lt + 1, mb->addr_len = a;
+    return true;
+}
+
+/* put_senders' work for the sender fields read by simple_mailbox (NULL: that field was not,
+ * and put_senders did it from GMime's list, or there is no such field). */
+static void put_simple_senders(struct walk *w, const struct simple_mailbox *from,
+                               const struct simple_mailbox *reply)
+{
+    struct sg_mime *m = w->out;
+    if (from) {
+        if (from->name_len)
+            m->from_name = dup_clean_n(w->a, from->name, from->name_len, 1024);
+        m->from_addr = dup_clean_n(w->a, from->addr, from->addr_len, 1024);
+    }
+    if (reply)
+        m->reply_to = dup_clean_n(w->a, reply->addr, reply->addr_len, 1024);
+}
+
 static void read_senders(struct walk *w, GMimeMessage *msg)
 {
     put_senders(w, g_mime_message_get_from(msg), g_mime_message_get_reply_to(msg),
@@ -772,13 +932,19 @@ static bool missing_close(GMimeObject *obj, const char *raw, size_t len, int dep
  *   (To, Cc, Date...) whose raw value differs (GMIME_CRIT_CONFLICTING_HEADER, read as
  *   broken), is made here. */
 
-/* The kept_headers entry named name[0..n), or NULL. */
+/* The kept_headers entry named name[0..n), or NULL. Every field of every mail asks, so the
+ * entries' lengths are measured once (kept_lengths: a strlen per entry and field cost about
+ * 1.5 K instructions a mail), and a name longer than any entry is not compared at all. */
 static const char *kept_name(const char *name, size_t n)
 {
-    for (const char *const *k = kept_headers; *k; k++)
-        if (((**k ^ *name) & ~0x20) == 0 && strlen(*k) == n &&
-            g_ascii_strncasecmp(*k, name, n) == 0)
-            return *k;
+    if (n > kept_longest)
+        return NULL;
+    for (size_t i = 0; kept_headers[i]; i++) {
+        const char *k = kept_headers[i];
+        if (kept_lengths[i] == n && ((*k ^ *name) & ~0x20) == 0 &&
+            g_ascii_strncasecmp(k, name, n) == 0)
+            return k;
+    }
     return NULL;
 }
 
@@ -843,8 +1009,14 @@ static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *l
                                   struct own_fields *own, bool *conflict, struct fast_fields *fast)
 {
     /* the RFC 5322 single fields GMime checks that are dropped */
-    static const char *const single[] = {"Bcc", "Cc", "Date", "In-Reply-To", "References",
-                                         "Sender", "To"};
+    /* with their lengths: every dropped field of every mail is compared with them */
+#define SINGLE(s) {s, sizeof s - 1}
+    static const struct {
+        const char *s;
+        size_t n;
+    } single[] = {SINGLE("Bcc"),        SINGLE("Cc"),     SINGLE("Date"), SINGLE("In-Reply-To"),
+                  SINGLE("References"), SINGLE("Sender"), SINGLE("To")};
+#undef SINGLE
     struct {
         const char *v;
         size_t n;
@@ -929,7 +1101,7 @@ static const char *filter_headers(struct sg_arena *a, const char *raw, size_t *l
         }
         if (!give && !kept) {
             for (size_t i = 0; i < sizeof single / sizeof single[0]; i++) {
-                if (strlen(single[i]) != nn || g_ascii_strncasecmp(single[i], p, nn) != 0)
+                if (single[i].n != nn || g_ascii_strncasecmp(single[i].s, p, nn) != 0)
                     continue;
                 const char *ve = v + vn; /* compared without the last line break */
                 if (ve > v && ve[-1] == '\n')
@@ -1206,9 +1378,19 @@ static bool parse_fast(struct sg_arena *a, const char *raw, size_t len, struct s
     bool conflict = false;
     const char *filtered = filter_headers(a, raw, &flen, own, &conflict, &f);
     InternetAddressList *from = NULL, *reply = NULL;
+    struct simple_mailbox from_mb, reply_mb;
+    const struct simple_mailbox *from_simple = NULL, *reply_simple = NULL;
+    if (filtered && f.ok && f.last[LAST_FROM].v &&
+        simple_mailbox(f.last[LAST_FROM].v, f.last[LAST_FROM].n, &from_mb))
+        from_simple = &from_mb;
+    if (filtered && f.ok && f.last[LAST_REPLY_TO].v &&
+        simple_mailbox(f.last[LAST_REPLY_TO].v, f.last[LAST_REPLY_TO].n, &reply_mb))
+        reply_simple = &reply_mb;
     if (!filtered || !f.ok || ends_with_dash_line(filtered, flen) ||
-        !parse_addresses(opts, f.last[LAST_FROM].v, f.last[LAST_FROM].n, &from) ||
-        !parse_addresses(opts, f.last[LAST_REPLY_TO].v, f.last[LAST_REPLY_TO].n, &reply)) {
+        (!from_simple &&
+         !parse_addresses(opts, f.last[LAST_FROM].v, f.last[LAST_FROM].n, &from)) ||
+        (!reply_simple &&
+         !parse_addresses(opts, f.last[LAST_REPLY_TO].v, f.last[LAST_REPLY_TO].n, &reply))) {
         if (from)
             g_object_unref(from);
         g_mime_parser_options_free(opts);
@@ -1242,6 +1424,7 @@ static bool parse_fast(struct sg_arena *a, const char *raw, size_t len, struct s
                 g_free(rawv);
             }
             put_senders(&w, from, reply, subject);
+            put_simple_senders(&w, from_simple, reply_simple);
             g_free(decoded);
         }
         if (body)

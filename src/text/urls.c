@@ -880,18 +880,43 @@ static long try_schemeless(struct sg_arena *a, const char *t, size_t len, size_t
 
 /* Calls found for each URL in text; stops early when found returns non-zero (that value is
  * returned, 1 meaning "enough"). One pass: only word starts, dots and brackets are looked at. */
+/* The bytes scan looks at: letters (a word, maybe a scheme), dots, the brackets of a defanged
+ * dot and the lead bytes of the ideographic and fullwidth dots. Any other byte (digits, white
+ * space, most punctuation: much of a text) starts nothing, and the loop skips it by this
+ * table alone. */
+static const bool scan_stop[256] = {['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['.'] = true,
+                                    ['['] = true,         ['('] = true,         ['{'] = true,
+                                    [0xE3] = true,        [0xEF] = true};
+
+/* Whether try_scheme can find anything at the word t[i..k): its own first tests (a scheme of 3
+ * to 6 letters before ':' or '[', or "www" before '.' or '['), asked here before the call,
+ * since most words are neither. */
+static inline bool scheme_candidate(const char *t, size_t len, size_t i, size_t k)
+{
+    if (k >= len)
+        return false;
+    size_t n = k - i;
+    char c = t[k];
+    return (n >= 3 && n <= 6 && (c == ':' || c == '[')) || (n == 3 && c == '.');
+}
+
 static int scan(struct sg_arena *a, const char *t, size_t len, found_fn found, void *ctx)
 {
     size_t i = 0, last_end = 0;
     int rc = 0;
     while (i < len) {
+        while (i < len && !scan_stop[(unsigned char)t[i]])
+            i++;
+        if (i == len)
+            break;
         unsigned char c = (unsigned char)t[i];
         long next = (long)i;
         if (ascii_alpha(c)) {
             size_t k = i + 1;
             while (k < len && ascii_alpha((unsigned char)t[k]))
                 k++;
-            if (i == 0 || !ascii_alnum((unsigned char)t[i - 1]))
+            if ((i == 0 || !ascii_alnum((unsigned char)t[i - 1])) &&
+                scheme_candidate(t, len, i, k))
                 next = try_scheme(a, t, len, i, k, found, ctx, &rc);
             if (next < 0)
                 return rc;

@@ -11,6 +11,7 @@
 
 #include "engine/event.h"
 #include "engine/policy.h"
+#include "text/mail_event.h"
 
 static struct sg_event *parse_ok(const char *mail)
 {
@@ -100,6 +101,41 @@ static void fields_among_others(void **state)
     sg_event_free(ev);
 }
 
+/* Address lists the field reading takes without GMime (plain names, quoted names, bounce
+ * addresses) and the near misses it leaves to GMime (a name that starts with a dot, an empty
+ * item, a trailing comma, comments, punycode, an address without a domain) read as GMime's
+ * message parser reads them. */
+static void simple_lists_as_parser(void **state)
+{
+    static const char *const values[] = {
+        "a@x.example", "Ann <ann@x.example>, bob@x.example", "\"Doe, J.\" <j@x.example>",
+        "J. Smith <j@x.example>,\r\n \"\" <k@x.example>", "<b+tag=x.example@y.example>",
+        ".Ann <ann@x.example>", "a@x.example,,b@x.example", "a@x.example,", "a@x (A)",
+        "a@xn--bcher-kva.example", "a", "a@x.example b", "\"a\\\"b\" <c@x.example>",
+        "=?utf-8?q?A?= <a@x.example>", "a.@x.example", "a@x..example", "Ann <ann@x.example",
+    };
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        char mail[512];
+        snprintf(mail, sizeof mail, "From: %s\r\nTo: %s\r\nCc: c@x.example\r\n\r\nbody\r\n",
+                 values[i], values[i]);
+        struct sg_event *fields = NULL, *parsed = NULL;
+        int rc = sg__event_from_rfc822_read(mail, strlen(mail), "clinic", SG__RFC822_FIELDS,
+                                            &fields, NULL);
+        assert_int_equal(sg__event_from_rfc822_read(mail, strlen(mail), "clinic",
+                                                    SG__RFC822_PARSER, &parsed, NULL),
+                         0);
+        if (rc == 0) {
+            assert_string_equal(fields->sender, parsed->sender);
+            assert_int_equal(fields->nrecipients, parsed->nrecipients);
+            for (size_t k = 0; k < fields->nrecipients; k++)
+                assert_string_equal(fields->recipients[k], parsed->recipients[k]);
+        }
+        sg_event_free(fields);
+        sg_event_free(parsed);
+    }
+    (void)state;
+}
+
 static void errors(void **state)
 {
     expect_error("\nhello, no header at all\n", "raw: no header fields (not an RFC 822 message)");
@@ -117,6 +153,7 @@ int main(void)
         cmocka_unit_test(id_without_message_id),
         cmocka_unit_test(fallback_addresses),
         cmocka_unit_test(fields_among_others),
+        cmocka_unit_test(simple_lists_as_parser),
         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
