@@ -17,6 +17,7 @@
 
 #include "engine/event.h"
 #include "engine/policy.h"
+#include "text/addr_spec.h"
 #include "text/mail_event.h"
 #include "text/mime.h"
 #include "util/alloc.h"
@@ -257,58 +258,7 @@ static int read_with_parser(const char *raw, size_t len, struct heads *h, char *
  * anything else goes to GMime (collect_kind). fuzz_mailevent compares the result with
  * GMime's message parser. */
 
-/* RFC 5322 atext without '=' and '?', so that no encoded word can start in a display name. */
-static const bool simple_atext[256] = {
-    ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true, ['!'] = true,
-    ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true, ['\''] = true, ['*'] = true,
-    ['+'] = true, ['-'] = true, ['/'] = true, ['^'] = true, ['_'] = true, ['`'] = true,
-    ['{'] = true, ['|'] = true, ['}'] = true, ['~'] = true};
-
 static bool simple_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-static bool label_byte(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-}
-
-/* The length of the addr-spec at v[i..n): a dot-atom local part ('=' and '?' of bounce
- * addresses included, "=?" not), '@' and a domain of labels of letters, digits and hyphens,
- * none of them punycode; 0 when there is no such addr-spec. */
-static size_t simple_addr(const char *v, size_t n, size_t i)
-{
-    size_t j = i;
-    for (;;) { /* local part: atoms joined by single dots */
-        size_t a = j;
-        while (j < n && (simple_atext[(unsigned char)v[j]] || v[j] == '=' || v[j] == '?')) {
-            if (v[j] == '=' && j + 1 < n && v[j + 1] == '?')
-                return 0; /* what could be an encoded word is left to GMime */
-            j++;
-        }
-        if (j == a)
-            return 0;
-        if (j < n && v[j] == '.') {
-            j++;
-            continue;
-        }
-        break;
-    }
-    if (j >= n || v[j] != '@')
-        return 0;
-    j++;
-    for (;;) { /* domain: labels joined by single dots */
-        size_t a = j;
-        while (j < n && label_byte(v[j]))
-            j++;
-        if (j == a || (j - a >= 4 && g_ascii_strncasecmp(v + a, "xn--", 4) == 0))
-            return 0;
-        if (j < n && v[j] == '.') {
-            j++;
-            continue;
-        }
-        break;
-    }
-    return j - i;
-}
 
 /* Reads v[0..n) when it is a simple list (see above), collecting its addresses into out as
  * collect would, their copies in one buffer kept in h; false (nothing collected) when the
@@ -326,7 +276,7 @@ static bool simple_list(struct heads *h, const char *v, size_t n, struct addrs *
             return false; /* GMime gives up on a display name that starts with a dot */
         size_t j = i; /* a display name, if the item has one: words and quoted strings */
         while (j < n) {
-            if (simple_atext[(unsigned char)v[j]] || v[j] == '.' || simple_ws(v[j])) {
+            if (sg__addr_atext[(unsigned char)v[j]] || v[j] == '.' || simple_ws(v[j])) {
                 j++;
             } else if (v[j] == '"') { /* no escapes in it, nothing GMime would decode */
                 size_t q = j + 1;
@@ -342,13 +292,13 @@ static bool simple_list(struct heads *h, const char *v, size_t n, struct addrs *
         size_t a, at;
         if (j < n && v[j] == '<') {
             at = j + 1;
-            a = simple_addr(v, n, at);
+            a = sg__addr_spec_len(v, n, at);
             if (a == 0 || at + a >= n || v[at + a] != '>')
                 return false;
             i = at + a + 1;
         } else {
             at = i;
-            a = simple_addr(v, n, at);
+            a = sg__addr_spec_len(v, n, at);
             if (a == 0)
                 return false;
             i = at + a;

@@ -12,6 +12,7 @@
 #include <gmime/gmime.h>
 
 #include "sendguard.h"
+#include "text/addr_spec.h"
 #include "text/normalize.h"
 #include "util/arena.h"
 
@@ -697,57 +698,6 @@ struct simple_mailbox {
     size_t name_len, addr_len;
 };
 
-/* RFC 5322 atext without '=' and '?' (no encoded word can start in it). */
-static const bool mb_atext[256] = {
-    ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true, ['!'] = true,
-    ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true, ['\''] = true, ['*'] = true,
-    ['+'] = true, ['-'] = true, ['/'] = true, ['^'] = true, ['_'] = true, ['`'] = true,
-    ['{'] = true, ['|'] = true, ['}'] = true, ['~'] = true};
-
-static bool mb_label(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-}
-
-/* The length of the addr-spec at v[i..n): atoms joined by single dots ('=' and '?' included,
- * "=?" not), '@', labels of letters, digits and hyphens joined by single dots, none of them
- * punycode; 0 when there is none. */
-static size_t mb_addr(const char *v, size_t n, size_t i)
-{
-    size_t j = i;
-    for (;;) {
-        size_t a = j;
-        while (j < n && (mb_atext[(unsigned char)v[j]] || v[j] == '=' || v[j] == '?')) {
-            if (v[j] == '=' && j + 1 < n && v[j + 1] == '?')
-                return 0;
-            j++;
-        }
-        if (j == a)
-            return 0;
-        if (j < n && v[j] == '.') {
-            j++;
-            continue;
-        }
-        break;
-    }
-    if (j >= n || v[j] != '@')
-        return 0;
-    j++;
-    for (;;) {
-        size_t a = j;
-        while (j < n && mb_label(v[j]))
-            j++;
-        if (j == a || (j - a >= 4 && g_ascii_strncasecmp(v + a, "xn--", 4) == 0))
-            return 0;
-        if (j < n && v[j] == '.') {
-            j++;
-            continue;
-        }
-        break;
-    }
-    return j - i;
-}
-
 static bool mb_blank(char c) { return c == ' ' || c == '\t'; }
 
 /* Reads v[0..n) (a raw field value, its line break included) into mb when it is one simple
@@ -768,7 +718,7 @@ static bool simple_mailbox(const char *v, size_t n, struct simple_mailbox *mb)
     if (i == n)
         return false;
     *mb = (struct simple_mailbox){0};
-    size_t a = mb_addr(v, n, i);
+    size_t a = sg__addr_spec_len(v, n, i);
     if (a && i + a == n) { /* the bare address */
         mb->addr = v + i, mb->addr_len = a;
         return true;
@@ -793,7 +743,7 @@ static bool simple_mailbox(const char *v, size_t n, struct simple_mailbox *mb)
         if (v[i] == '.')
             return false;
         lt = i;
-        while (lt < n && (mb_atext[(unsigned char)v[lt]] || v[lt] == '.' || mb_blank(v[lt])))
+        while (lt < n && (sg__addr_atext[(unsigned char)v[lt]] || v[lt] == '.' || mb_blank(v[lt])))
             lt++;
         size_t e = lt;
         while (e > i && mb_blank(v[e - 1]))
@@ -802,7 +752,7 @@ static bool simple_mailbox(const char *v, size_t n, struct simple_mailbox *mb)
     }
     if (lt >= n || v[lt] != '<')
         return false;
-    a = mb_addr(v, n, lt + 1);
+    a = sg__addr_spec_len(v, n, lt + 1);
     if (!a || lt + 1 + a + 1 != n || v[lt + 1 + a] != '>')
         return false;
     mb->addr = v + lt + 1, mb->addr_len = a;
