@@ -42,16 +42,18 @@ bool sg__brand_domain_belongs(const char *domain, const char *registrable, const
     return n > dl && domain[n - dl - 1] == '.' && memcmp(domain + n - dl, d, dl) == 0;
 }
 
-/* A name squashed to ASCII letters and digits ("office 365" -> "office365"); 0 when it is not
- * ASCII or too short to mean a brand in a host name. */
+/* A name squashed to lower-case ASCII letters and digits ("Office 365" -> "office365"); 0
+ * when it is not ASCII or too short to mean a brand in a host name. Brand names come
+ * case-folded already; a tenant id may not. */
 static size_t squash_name(const char *name, char *out, size_t cap)
 {
     size_t n = 0;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
         if (*p >= 0x80)
             return 0;
-        if (((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) && n + 1 < cap)
-            out[n++] = (char)*p;
+        unsigned char c = *p >= 'A' && *p <= 'Z' ? (unsigned char)(*p + ('a' - 'A')) : *p;
+        if (((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) && n + 1 < cap)
+            out[n++] = (char)c;
     }
     out[n] = '\0';
     return n >= 3 ? n : 0;
@@ -264,12 +266,9 @@ bool sg__host_uses_brand(const struct sg_rules *rs, const char *host, const char
  * (hikerhub.com, hikerhub.co.uk) and their subdomains. */
 bool sg__host_uses_name(const char *name, const char *host, const char *dom)
 {
-    char lower[64], squashed[64];
-    size_t n = 0;
-    for (; name && name[n] && n + 1 < sizeof lower; n++)
-        lower[n] = (name[n] >= 'A' && name[n] <= 'Z') ? (char)(name[n] + ('a' - 'A')) : name[n];
-    lower[n] = '\0';
-    size_t len = name && !name[n] ? squash_name(lower, squashed, sizeof squashed) : 0;
+    char squashed[64];
+    size_t len =
+        name && strlen(name) < sizeof squashed ? squash_name(name, squashed, sizeof squashed) : 0;
     if (len < 4 || !host || !dom || dom < host || dom > host + strlen(host))
         return false;
     const char *dot = strchr(dom, '.');

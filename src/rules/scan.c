@@ -98,8 +98,6 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     return --s->pending == 0; /* every pattern rule matched: nothing more to learn */
 }
 
-static bool word_byte(unsigned char c) { return sg__word_byte(c); }
-
 /* Does hay contain needle as a whole word? */
 static bool has_word(const char *hay, size_t hn, const char *needle)
 {
@@ -110,8 +108,8 @@ static bool has_word(const char *hay, size_t hn, const char *needle)
         const char *q = memmem(p, hn - (size_t)(p - hay), needle, nn);
         if (!q)
             return false;
-        bool left = q == hay || !word_byte((unsigned char)q[-1]);
-        bool right = (size_t)(q - hay) + nn == hn || !word_byte((unsigned char)q[nn]);
+        bool left = q == hay || !sg__word_byte((unsigned char)q[-1]);
+        bool right = (size_t)(q - hay) + nn == hn || !sg__word_byte((unsigned char)q[nn]);
         if (left && right)
             return true;
         p = q + 1;
@@ -158,19 +156,20 @@ static bool name_claims_brand(const char *name, size_t len, const char *brand)
 {
     size_t bn = strlen(brand);
     for (size_t i = 0; i < len;) {
-        if (!word_byte((unsigned char)name[i])) {
+        if (!sg__word_byte((unsigned char)name[i])) {
             i++;
             continue;
         }
         size_t j = i;
-        while (j < len && word_byte((unsigned char)name[j]))
+        while (j < len && sg__word_byte((unsigned char)name[j]))
             j++;
         /* A word inside the brand's own name ("office" and "365" of "office 365"). */
         bool in_brand = false;
         for (const char *q = brand; !in_brand && (q = memmem(q, bn - (size_t)(q - brand), name + i, j - i));
              q++)
-            in_brand = (q == brand || !word_byte((unsigned char)q[-1])) &&
-                       ((size_t)(q - brand) + (j - i) == bn || !word_byte((unsigned char)q[j - i]));
+            in_brand = (q == brand || !sg__word_byte((unsigned char)q[-1])) &&
+                       ((size_t)(q - brand) + (j - i) == bn ||
+                        !sg__word_byte((unsigned char)q[j - i]));
         if (!in_brand && !is_service_word(name + i, j - i) && !(j - i <= 3 && name[i] >= '0' && name[i] <= '9'))
             return false;
         i = j;
@@ -215,7 +214,7 @@ bool sg__rules_brand_mismatch(const struct sg_rules *rs, struct sg_arena *arena,
         uint64_t starts[4] = {0};
         for (size_t i = 0; i < name.len; i++) {
             unsigned char ch = (unsigned char)name.s[i];
-            if (word_byte(ch) && (i == 0 || !word_byte((unsigned char)name.s[i - 1])))
+            if (sg__word_byte(ch) && (i == 0 || !sg__word_byte((unsigned char)name.s[i - 1])))
                 starts[ch >> 6] |= 1ull << (ch & 63);
         }
         for (size_t b = 0; b < rs->nbrands && !mismatch; b++) {
@@ -226,7 +225,7 @@ bool sg__rules_brand_mismatch(const struct sg_rules *rs, struct sg_arena *arena,
             bool named = false;
             for (size_t k = 0; k < br->nnames && !named; k++) {
                 unsigned char first = (unsigned char)br->names[k][0];
-                if (word_byte(first) && !(starts[first >> 6] >> (first & 63) & 1))
+                if (sg__word_byte(first) && !(starts[first >> 6] >> (first & 63) & 1))
                     continue;
                 named = has_word(name.s, name.len, br->names[k]) &&
                         name_claims_brand(name.s, name.len, br->names[k]);
