@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "checks/checks.h"
@@ -17,6 +18,7 @@
 #include "rules/rules.h"
 #include "store/store.h"
 #include "text/content.h"
+#include "text/urls.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
 
@@ -200,13 +202,17 @@ static struct sg_rules_scratch *scratch_for(struct rules_check *r)
     return s;
 }
 
-/* URL_NEW_DOMAIN: how many of the message's link domains its tenant has never delivered;
- * unknown (NaN) when none is new but some could not be told (the seen set is full, or the
- * tenant has too little history for "never delivered" to mean anything). */
-static int new_domain_fact(struct rules_check *r, struct sg_ctx *ctx, double *out)
+/* The tenant's delivered-domain history for the message's link domains (seen[i] as
+ * sg__seen_domains_lookup gives it; *seen NULL without links), and from it URL_NEW_DOMAIN: how
+ * many of them the tenant has never delivered; unknown (NaN) when none is new but some could not
+ * be told (the seen set is full, or the tenant has too little history for "never delivered" to
+ * mean anything). */
+static int new_domain_fact(struct rules_check *r, struct sg_ctx *ctx, const int8_t **seen_out,
+                           double *out)
 {
     const struct sg_url_domain *d;
     size_t nd;
+    *seen_out = NULL;
     int rc = sg__ctx_url_domains(ctx, &d, &nd);
     if (rc || nd == 0) {
         *out = 0;
@@ -227,7 +233,37 @@ static int new_domain_fact(struct rules_check *r, struct sg_ctx *ctx, double *ou
         unknown += seen[i] < 0;
     }
     *out = fresh || !unknown ? (double)fresh : NAN;
+    *seen_out = seen;
     return 0;
+}
+
+/* Whether domain is the raw mail's From domain or a parent of it (mail.shop.example links to
+ * shop.example). */
+static bool sender_owns(const struct sg_content *c, const char *domain)
+{
+    const char *at = c->from_addr ? strrchr(c->from_addr, '@') : NULL;
+    if (!at)
+        return false;
+    size_t n = strlen(at + 1), dl = strlen(domain);
+    return n >= dl && strcasecmp(at + 1 + n - dl, domain) == 0 &&
+           (n == dl || at[1 + n - dl - 1] == '.');
+}
+
+/* URL_UNFAMILIAR_DOMAIN: how many of the message's link domains nobody vouches for: not a
+ * widely known site (data/popular_domains.txt), not a brand's own, not the tenant's own name
+ * or the From domain, and not delivered in this tenant before. Unlike URL_NEW_DOMAIN it speaks
+ * from a tenant's first message: the list stands in for the history the tenant lacks. Reads
+ * the ruleset's brands: call under r->lock. */
+static double unfamiliar_domain_fact(const struct rules_check *r, const struct sg_ctx *ctx,
+                                     const struct sg_content *content, const int8_t *seen)
+{
+    const struct sg_url_domain *d = ctx->url_domains;
+    unsigned n = 0;
+    for (size_t i = 0; seen && i < ctx->nurl_domains; i++)
+        n += seen[i] != 1 && !sg__domain_is_popular(d[i].name) &&
+             !sg__domain_of_a_brand(r->rules, d[i].name) &&
+             !sg__name_owns_domain(ctx->ev->tenant, d[i].name) && !sender_owns(content, d[i].name);
+    return n;
 }
 
 /* URL_TENANT_LOOKALIKE: how many of the message's links go to a host built on the tenant's
@@ -258,10 +294,12 @@ int sg__check_rules_run(void *state, struct sg_ctx *ctx)
         facts.v[SG_FACT_FIRST_MESSAGE] = ctx->account->messages == 0;
     }
     facts.v[SG_FACT_RECIPIENTS] = (double)ctx->ev->nrecipients;
-    if ((rc = new_domain_fact(r, ctx, &facts.v[SG_FACT_URL_NEW_DOMAIN])))
+    const int8_t *seen;
+    if ((rc = new_domain_fact(r, ctx, &seen, &facts.v[SG_FACT_URL_NEW_DOMAIN])))
         return rc;
     facts.v[SG_FACT_URL_TENANT_LOOKALIKE] = tenant_lookalike_fact(content, ctx->ev->tenant);
     pthread_rwlock_rdlock(&r->lock);
+    facts.v[SG_FACT_URL_UNFAMILIAR_DOMAIN] = unfamiliar_domain_fact(r, ctx, content, seen);
     struct sg_rules_scratch *scratch = scratch_for(r);
     size_t n = sg__rules_count(r->rules);
     struct sg_rule_hit *hits = scratch ? sg__arena_alloc(ctx->arena, (n ? n : 1) * sizeof *hits) : NULL;

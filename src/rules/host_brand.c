@@ -271,10 +271,53 @@ bool sg__host_uses_name(const char *name, const char *host, const char *dom)
         name && strlen(name) < sizeof squashed ? squash_name(name, squashed, sizeof squashed) : 0;
     if (len < 4 || !host || !dom || dom < host || dom > host + strlen(host))
         return false;
-    const char *dot = strchr(dom, '.');
-    size_t first = dot ? (size_t)(dot - dom) : strlen(dom);
-    if (first == len && memcmp(dom, squashed, len) == 0)
+    if (sg__name_owns_domain(name, dom))
         return false;
     struct part_test t = {.names = names_the_name, .name = squashed, .name_len = len};
     return host_labels_name(&t, host, dom);
+}
+
+/* Whether the tenant's name owns the registrable domain dom: its first label is the name
+ * (hikerhub.com, hikerhub.co.uk for tenant hikerhub), as sg__host_uses_name reads it. */
+bool sg__name_owns_domain(const char *name, const char *dom)
+{
+    char squashed[64];
+    size_t len =
+        name && strlen(name) < sizeof squashed ? squash_name(name, squashed, sizeof squashed) : 0;
+    if (len < 4 || !dom)
+        return false;
+    const char *dot = strchr(dom, '.');
+    size_t first = dot ? (size_t)(dot - dom) : strlen(dom);
+    return first == len && memcmp(dom, squashed, len) == 0;
+}
+
+/* Whether some brand owns the registrable domain dom: dom or a parent of it is one of the
+ * brands' domains, or dom's first label is a brand's name that has "name.*" (amazon.de). */
+bool sg__domain_of_a_brand(const struct sg_rules *rs, const char *dom)
+{
+    if (!rs->host_brands || !dom || !*dom)
+        return false;
+    const struct key_index *ix = &rs->host_brands->domains;
+    size_t n = strlen(dom);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)dom[i];
+        for (uint32_t k = ix->first[c]; k < ix->first[c + 1]; k++)
+            if (ix->keys[k].len == n - i && memcmp(dom + i, ix->keys[k].s, n - i) == 0)
+                return true;
+        const char *dot = memchr(dom + i, '.', n - i);
+        if (!dot)
+            break;
+        i = (size_t)(dot - dom) + 1;
+    }
+    const char *dot = strchr(dom, '.');
+    size_t first = dot ? (size_t)(dot - dom) : n;
+    const struct key_index *names = &rs->host_brands->names;
+    unsigned char c = (unsigned char)dom[0];
+    for (uint32_t k = names->first[c]; k < names->first[c + 1]; k++) {
+        const struct host_key *key = &names->keys[k];
+        if (key->len == first && memcmp(dom, key->s, first) == 0 &&
+            brand_owns(rs, key->brand, dom, dom))
+            return true;
+    }
+    return false;
 }

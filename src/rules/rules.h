@@ -57,6 +57,7 @@ struct sg_content;
     X(FROM_DOMAIN_BRAND_LOOKALIKE, "FROM_DOMAIN_BRAND_LOOKALIKE", 1)                            \
     X(URL_NEW_DOMAIN, "URL_NEW_DOMAIN", 0)                                                      \
     X(URL_TENANT_LOOKALIKE, "URL_TENANT_LOOKALIKE", 0)                                          \
+    X(URL_UNFAMILIAR_DOMAIN, "URL_UNFAMILIAR_DOMAIN", 0)                                        \
     X(FROM_BRAND_MISMATCH, "FROM_BRAND_MISMATCH", 1)
 
 enum sg_rules_fact {
@@ -166,5 +167,13 @@ int sg__rules_plain_content(struct sg_arena *arena, const char *subject, size_t 
  * tenant's, without being its own domain (case folded, squashed to letters and digits, 4 at
  * least): "safepay-hikerhub.net" for tenant hikerhub. URL_TENANT_LOOKALIKE counts them. */
 bool sg__host_uses_name(const char *name, const char *host, const char *dom);
+
+/* Whether the registrable domain dom is the tenant's own by that reading: its first label is
+ * the squashed name (hikerhub.com, hikerhub.co.uk). */
+bool sg__name_owns_domain(const char *name, const char *dom);
+
+/* Whether a brand of the ruleset's brands: owns the registrable domain dom (one of its
+ * domains, a subdomain of one, or under its "name.*"). For URL_UNFAMILIAR_DOMAIN. */
+bool sg__domain_of_a_brand(const struct sg_rules *rs, const char *dom);
 
 #endif

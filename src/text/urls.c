@@ -39,6 +39,7 @@ struct domain_list {
 static struct domain_list shorteners = DOMAIN_LIST(sg__url_shorteners);
 static struct domain_list abused_tlds = DOMAIN_LIST(sg__url_abused_tlds);
 static struct domain_list freemail = DOMAIN_LIST(sg__freemail_domains);
+static struct domain_list popular = DOMAIN_LIST(sg__popular_domains);
 
 static int span_cmp(const void *x, const void *y)
 {
@@ -73,18 +74,19 @@ static void load_abused_tlds(void) { domain_list_load(&abused_tlds); }
 
 static void load_freemail(void) { domain_list_load(&freemail); }
 
+static void load_popular(void) { domain_list_load(&popular); }
+
 static bool listed(const struct domain_list *l, const char *s, size_t n)
 {
     struct span key = {s, n};
     return bsearch(&key, l->v, l->n, sizeof *l->v, span_cmp) != NULL;
 }
 
-bool sg__url_is_shortener(const char *host, size_t len)
+/* Whether host[0..len) or one of its parent domains is listed: www.bit.ly is bit.ly. */
+static bool listed_or_parent(const struct domain_list *l, const char *host, size_t len)
 {
-    pthread_once(&shorteners.once, load_shorteners);
-    /* the host, then each parent domain: www.bit.ly is bit.ly */
     for (size_t i = 0; i < len;) {
-        if (listed(&shorteners, host + i, len - i))
+        if (listed(l, host + i, len - i))
             return true;
         const char *dot = memchr(host + i, '.', len - i);
         if (!dot)
@@ -92,6 +94,20 @@ bool sg__url_is_shortener(const char *host, size_t len)
         i = (size_t)(dot - host) + 1;
     }
     return false;
+}
+
+bool sg__url_is_shortener(const char *host, size_t len)
+{
+    pthread_once(&shorteners.once, load_shorteners);
+    return listed_or_parent(&shorteners, host, len);
+}
+
+bool sg__domain_is_popular(const char *domain)
+{
+    if (!domain || !*domain)
+        return false;
+    pthread_once(&popular.once, load_popular);
+    return listed_or_parent(&popular, domain, strlen(domain));
 }
 
 bool sg__domain_is_freemail(const char *domain)

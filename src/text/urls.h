@@ -25,6 +25,9 @@ extern const char sg__url_abused_tlds_end[];
 /* The free mailbox providers (data/freemail_domains.txt), likewise. */
 extern const char sg__freemail_domains[];
 extern const char sg__freemail_domains_end[];
+/* The widely known sites (data/popular_domains.txt), likewise. */
+extern const char sg__popular_domains[];
+extern const char sg__popular_domains_end[];
 
 struct sg_url_list {
     struct sg_text_url *v;  /* in the arena, grown as needed up to SG_URL_MAX */
@@ -53,6 +56,9 @@ int sg__urls_add_href(struct sg_arena *a, const char *href, const char *anchor,
 bool sg__url_is_shortener(const char *host, size_t len);
 /* Whether a mail domain (lower case) is a free mailbox provider's: gmail.com, web.de. */
 bool sg__domain_is_freemail(const char *domain);
+
+/* True when domain (lower case, A-label) or a parent domain of it is a widely known site. */
+bool sg__domain_is_popular(const char *domain);
 
 /* True when the public suffix of a registrable domain (what follows its first dot) is listed in
  * data/abused_tlds.txt. NULL or a bare label: false. */

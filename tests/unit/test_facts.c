@@ -1,5 +1,6 @@
 /* The engine's facts for content rules: first_message and SENDER_MESSAGES count a sender's
- * delivered messages, URL_NEW_DOMAIN the link domains its tenant never delivered; neither moves
+ * delivered messages, URL_NEW_DOMAIN the link domains its tenant never delivered (and
+ * URL_UNFAMILIAR_DOMAIN those of them nobody vouches for either); neither moves
  * on dry runs or on messages that were not allowed, both survive a restart. Observed through
  * monitor rules (score 0) in a local rules directory that show each fact as it is, plus the
  * shipped OBSCURED_LINK_FIRST_MESSAGE, and the verdict's url_domains. */
@@ -23,7 +24,9 @@ static const char facts_rules[] =
     "  - {code: T_SENT_2, state: monitor, score: 1, description: two sent, expr: SENDER_MESSAGES == 2}\n"
     "  - {code: T_NEW, state: monitor, score: 1, description: new domain, expr: URL_NEW_DOMAIN > 0}\n"
     "  - {code: T_NEW_2, state: monitor, score: 1, description: two new, expr: URL_NEW_DOMAIN == 2}\n"
-    "  - {code: T_OLD, state: monitor, score: 1, description: known, expr: URL_NEW_DOMAIN == 0}\n";
+    "  - {code: T_OLD, state: monitor, score: 1, description: known, expr: URL_NEW_DOMAIN == 0}\n"
+    "  - {code: T_UNFAMILIAR_0, state: monitor, score: 1, description: none unfamiliar, expr: URL_UNFAMILIAR_DOMAIN == 0}\n"
+    "  - {code: T_UNFAMILIAR_1, state: monitor, score: 1, description: one unfamiliar, expr: URL_UNFAMILIAR_DOMAIN == 1}\n";
 
 /* One rules directory for the whole run, so the ruleset is compiled once. */
 static char rules_dir[] = "/tmp/sg-facts-rules-XXXXXX";
@@ -293,6 +296,46 @@ static void parallel_senders_share_domains(void **state)
     harness_free(h);
 }
 
+/* URL_UNFAMILIAR_DOMAIN: a link domain counts unless it is widely known, a brand's, the
+ * tenant's own name, the raw mail's From domain, or delivered in the tenant before; it speaks
+ * from a tenant's first message (no history needed, unlike URL_NEW_DOMAIN by default). */
+static void unfamiliar_domains(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(config_yaml);
+    harness_account(h, "hikerhub", "s", 0, 30 * 86400);
+    json_t *r = mail(h, 0, "hikerhub", "k1", "s",
+                     "https://www.youtube.com/watch?v=x https://www.paypal.com/x "
+                     "https://hikerhub.co.uk/trail https://www.gov.uk/tax https://amazon.de/x");
+    assert_true(j_has_reason(r, "T_UNFAMILIAR_0"));
+    json_decref(r);
+    r = mail(h, 0, "hikerhub", "k2", "s",
+             "https://claim-nft.io/win https://maps.google.com/x https://bit.ly/abc");
+    assert_false(j_has_reason(r, "T_UNFAMILIAR_0")); /* claim-nft.io and the shortener */
+    assert_false(j_has_reason(r, "T_UNFAMILIAR_1"));
+    json_decref(r);
+    /* Delivered in hikerhub now: familiar there, still unfamiliar to another tenant. */
+    r = mail(h, 0, "hikerhub", "k3", "s", "https://claim-nft.io/again");
+    assert_true(j_has_reason(r, "T_UNFAMILIAR_0"));
+    json_decref(r);
+    r = mail(h, 0, "otherclub", "k4", "s", "https://www.claim-nft.io/again");
+    assert_true(j_has_reason(r, "T_UNFAMILIAR_1"));
+    json_decref(r);
+    /* A brand-looking host is no brand's own; a raw mail's links to its From domain are. */
+    r = mail(h, 0, "otherclub", "k5", "s", "https://paypal-secure.example/login");
+    assert_true(j_has_reason(r, "T_UNFAMILIAR_1"));
+    json_decref(r);
+    h->now += 60 * H_SEC;
+    r = harness_submit(h, 0,
+                       "{\"type\":\"message\",\"tenant\":\"otherclub\",\"id\":\"k6\","
+                       "\"channel\":\"email\",\"sender\":\"s\",\"recipients\":[\"p1\"],"
+                       "\"raw\":\"From: Shop <news@mail.flowershop.example>\\r\\nTo: p1@x.example\\r\\n"
+                       "Subject: Sale\\r\\n\\r\\nSee https://www.flowershop.example/sale\\r\\n\"}");
+    assert_true(j_has_reason(r, "T_UNFAMILIAR_0"));
+    json_decref(r);
+    harness_free(h);
+}
+
 /* The set itself: bounded, and past the bound a domain it does not hold is unknown. */
 static void seen_set_bound(void **state)
 {
@@ -356,6 +399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(facts_survive_restart, tmp_setup, tmp_teardown),
         cmocka_unit_test(parallel_senders_share_domains),
         cmocka_unit_test(seen_set_bound),
+        cmocka_unit_test(unfamiliar_domains),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
