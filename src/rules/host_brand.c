@@ -157,6 +157,18 @@ static bool brand_owns(const struct sg_rules *rs, uint32_t b, const char *host, 
     return false;
 }
 
+/* Whether the brand has a "name.*" domain (amazon.de, amazon.co.uk...). */
+static bool has_any_suffix_domain(const struct sg_rules *rs, uint32_t b)
+{
+    const struct sg__brand *br = &rs->brands[b];
+    for (size_t k = 0; k < br->ndomains; k++) {
+        size_t dl = strlen(br->domains[k]);
+        if (dl > 2 && br->domains[k][dl - 1] == '*')
+            return true;
+    }
+    return false;
+}
+
 /* Whether host part s[0..n) names a brand that does not own host. */
 static bool part_names_other(const struct sg_rules *rs, const char *s, size_t n, const char *host,
                              const char *dom)
@@ -230,6 +242,30 @@ static bool host_labels_name(const struct part_test *t, const char *host, const 
     return false;
 }
 
+/* Whether s, a label start of host, is a brand's name that has "name.*" followed by a short
+ * suffix glued to the rest with a hyphen: "olx.pl-odbior-platnosci.online". */
+static bool name_under_any_suffix_glued(const struct sg_rules *rs, const char *s,
+                                        const char *host, const char *dom)
+{
+    const char *dot = strchr(s, '.');
+    if (!dot)
+        return false;
+    size_t n = (size_t)(dot - s), t = 0;
+    while (dot[1 + t] >= 'a' && dot[1 + t] <= 'z')
+        t++;
+    if (t < 2 || t > 3 || dot[1 + t] != '-')
+        return false;
+    const struct key_index *ix = &rs->host_brands->names;
+    unsigned char c = (unsigned char)s[0];
+    for (uint32_t k = ix->first[c]; k < ix->first[c + 1]; k++) {
+        const struct host_key *key = &ix->keys[k];
+        if (key->len == n && memcmp(s, key->s, n) == 0 && has_any_suffix_domain(rs, key->brand) &&
+            !brand_owns(rs, key->brand, host, dom))
+            return true;
+    }
+    return false;
+}
+
 /* A host that uses a brand's name although the brand does not own it: the first label of the
  * registrable domain, or a hyphenated label anywhere in the host, names the brand
  * ("dhl-zoll-paket.top", "secure-paypa1.com", "inpost-doplata.pl.com" where the public suffix
@@ -245,17 +281,25 @@ bool sg__host_uses_brand(const struct sg_rules *rs, const char *host, const char
     if (host_labels_name(&t, host, dom))
         return true;
     size_t sub_len = (size_t)(dom - host); /* the subdomain labels and their dot */
+    size_t host_len = strlen(host);
     const struct key_index *ix = &rs->host_brands->domains;
-    for (size_t i = 0; sub_len > 1 && i < sub_len; i++) {
+    for (size_t i = 0; i < host_len; i++) {
         if (i > 0 && host[i - 1] != '.')
             continue;
         unsigned char c = (unsigned char)host[i];
         for (uint32_t k = ix->first[c]; k < ix->first[c + 1]; k++) {
             const struct host_key *key = &ix->keys[k];
-            if (i + key->len < sub_len && memcmp(host + i, key->s, key->len) == 0 &&
-                host[i + key->len] == '.' && !brand_owns(rs, key->brand, host, dom))
+            if (i + key->len >= host_len || memcmp(host + i, key->s, key->len) != 0)
+                continue;
+            /* "www.paypal.com.check.example", or the domain glued on with a hyphen:
+             * "postnord.se-tullavgift.info" */
+            char next = host[i + key->len];
+            if (((next == '.' && i + key->len < sub_len) || next == '-') &&
+                !brand_owns(rs, key->brand, host, dom))
                 return true;
         }
+        if (name_under_any_suffix_glued(rs, host + i, host, dom))
+            return true;
     }
     return false;
 }
