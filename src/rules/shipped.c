@@ -18,6 +18,7 @@ SG__EMBED(sg__rules_bulk, "rules/bulk.yaml");
 SG__EMBED(sg__rules_extortion, "rules/extortion.yaml");
 SG__EMBED(sg__rules_document, "rules/document.yaml");
 SG__EMBED(sg__rules_fraud, "rules/fraud.yaml");
+SG__EMBED(sg__rules_conversation, "rules/conversation.yaml");
 SG__EMBED(sg__rules_combos, "rules/combos.yaml");
 
 size_t sg__rules_shipped(struct sg__rules_file *out, size_t max)
@@ -39,6 +40,7 @@ size_t sg__rules_shipped(struct sg__rules_file *out, size_t max)
         {"rules/extortion.yaml", sg__rules_extortion, sg__rules_extortion_end},
         {"rules/document.yaml", sg__rules_document, sg__rules_document_end},
         {"rules/fraud.yaml", sg__rules_fraud, sg__rules_fraud_end},
+        {"rules/conversation.yaml", sg__rules_conversation, sg__rules_conversation_end},
         {"rules/combos.yaml", sg__rules_combos, sg__rules_combos_end},
     };
     size_t n = sizeof files / sizeof files[0];
