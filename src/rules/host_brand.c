@@ -301,7 +301,7 @@ bool sg__host_uses_brand(const struct sg_rules *rs, const char *host, const char
         if (name_under_any_suffix_glued(rs, host + i, host, dom))
             return true;
     }
-    return false;
+    return sg__domain_is_brand_typo(rs, dom);
 }
 
 /* A host built on a name that is not its own: the platform's name in a phisher's host

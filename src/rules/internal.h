@@ -114,6 +114,7 @@ struct sg_rules {
     struct sg__brand *brands;
     size_t nbrands;
     struct sg__host_brands *host_brands; /* the brands indexed for host names (host_brand.c) */
+    struct sg__brand_typos *brand_typos; /* their domains' look-alike forms (host_typo.c) */
     struct sg__norm *norm;
     void *psl;            /* psl_ctx_t, for brand domains */
     char **files;
@@ -128,6 +129,16 @@ void sg__host_brands_free(struct sg__host_brands *hb);
 /* Whether host (whose registrable domain dom points into it) is built on a brand's name or own
  * domain although the brand does not own it: URL_BRAND_LOOKALIKE, FROM_DOMAIN_BRAND_LOOKALIKE. */
 bool sg__host_uses_brand(const struct sg_rules *rs, const char *host, const char *dom);
+/* ---- typos of brands' domains (host_typo.c) ----------------------------------------------- */
+struct sg__brand_typos;
+/* Indexes the brands' registrable domain labels and names for sg__domain_is_brand_typo (after
+ * rs->psl is set): SG_ENOMEM or 0. */
+int sg__brand_typos_build(struct sg_rules *rs);
+void sg__brand_typos_free(struct sg__brand_typos *t);
+/* Whether the registrable domain dom imitates a brand's own by one look-alike letter
+ * ("dlscord.com", "stearncommunity.com") while no brand owns it. */
+bool sg__domain_is_brand_typo(const struct sg_rules *rs, const char *dom);
+
 /* Whether domain (registrable: its registrable domain, or NULL) is d or under it; d may be
  * "paypal.*", any registrable domain paypal.<public suffix>. */
 bool sg__brand_domain_belongs(const char *domain, const char *registrable, const char *d);

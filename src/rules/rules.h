@@ -22,6 +22,7 @@ struct sg_content;
     X(HTML_ATTACHMENTS, "html_attachments", 1)                                                  \
     X(ARCHIVE_ATTACHMENTS, "archive_attachments", 1)                                            \
     X(PROGRAM_ATTACHMENTS, "program_attachments", 1)                                            \
+    X(DISGUISED_ATTACHMENTS, "disguised_attachments", 1)                                        \
     X(URLS, "urls", 1)                                                                          \
     X(RECIPIENTS, "recipients", 0)                                                              \
     X(SENDER_AGE_HOURS, "SENDER_AGE_HOURS", 0)                                                  \

@@ -1171,6 +1171,8 @@ static int load(const char *const *dirs, size_t ndirs, const char *sname, const 
             rs->psl = (void *)psl_builtin();
         if (!L.rc)
             L.rc = sg__host_brands_build(rs);
+        if (!L.rc)
+            L.rc = sg__brand_typos_build(rs);
     }
     sg__regex_memo_close(L.checked);
     sg__free(L.slots);
@@ -1231,6 +1233,7 @@ void sg__rules_free(struct sg_rules *rs)
         brand_clear(&rs->brands[i]);
     sg__free(rs->brands);
     sg__host_brands_free(rs->host_brands);
+    sg__brand_typos_free(rs->brand_typos);
     sg__norm_free(rs->norm);
     if (rs->psl && rs->psl != (void *)psl_builtin())
         psl_free(rs->psl);

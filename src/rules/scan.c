@@ -272,19 +272,27 @@ static bool name_is_other_address(const struct sg_rules *rs, const char *from_na
     return named && strcmp(named, from_registrable) != 0;
 }
 
+/* Whether name[0..len) ends in one of ends (case-insensitive); *stem gets the length before it. */
+static bool name_ends_in(const char *name, size_t len, const char *const *ends, size_t nends,
+                         size_t *stem)
+{
+    for (size_t k = 0; k < nends; k++) {
+        size_t el = strlen(ends[k]);
+        if (len > el && strncasecmp(name + len - el, ends[k], el) == 0) {
+            *stem = len - el;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Attachments whose names end in one of ends (case-insensitive). */
 static size_t attachments_ending(const struct sg_content *c, const char *const *ends, size_t nends)
 {
-    size_t n = 0;
+    size_t n = 0, stem;
     for (size_t i = 0; c->attachments && i < c->nattachments; i++) {
         const char *name = c->attachments[i].name;
-        size_t len = name ? strlen(name) : 0;
-        bool hit = false;
-        for (size_t k = 0; k < nends && !hit; k++) {
-            size_t el = strlen(ends[k]);
-            hit = len > el && strncasecmp(name + len - el, ends[k], el) == 0;
-        }
-        n += hit;
+        n += name && name_ends_in(name, strlen(name), ends, nends, &stem);
     }
     return n;
 }
@@ -303,6 +311,34 @@ static const char *const program_ends[] = {".exe", ".scr", ".com", ".pif", ".bat
                                            ".jar", ".lnk", ".msi", ".ps1", ".cpl", ".reg",
                                            ".apk", ".xapk"};
 #define ATTACHMENTS_ENDING(c, ends) attachments_ending(c, ends, sizeof ends / sizeof *ends)
+
+/* What a reader takes for a harmless file: documents, pictures, sound and video. */
+static const char *const document_ends[] = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt",
+                                            ".pptx", ".odt", ".txt", ".rtf", ".csv", ".jpg",
+                                            ".jpeg", ".png", ".gif", ".mp3", ".mp4", ".wav"};
+
+/* Attachments named as a document but that are a program or a web page: "Factuur.pdf.scr",
+ * "invoice.pdf   .exe", "scan.jpg.html". The document's extension is what a mail client that
+ * hides known extensions shows; nothing honest is named so. */
+static size_t disguised_attachments(const struct sg_content *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; c->attachments && i < c->nattachments; i++) {
+        const char *name = c->attachments[i].name;
+        size_t len = name ? strlen(name) : 0, stem;
+        if (!name || (!name_ends_in(name, len, program_ends,
+                                    sizeof program_ends / sizeof *program_ends, &stem) &&
+                      !name_ends_in(name, len, page_ends, sizeof page_ends / sizeof *page_ends,
+                                    &stem)))
+            continue;
+        while (stem > 0 && (name[stem - 1] == ' ' || name[stem - 1] == '_'))
+            stem--; /* the blanks that push the real extension out of sight */
+        size_t inner;
+        n += name_ends_in(name, stem, document_ends, sizeof document_ends / sizeof *document_ends,
+                          &inner);
+    }
+    return n;
+}
 
 /* A host that carries a whole domain name in its subdomain labels ("example-corp.com.pwreset.info",
  * "login.bank.com.verify.example"): what the reader sees first is a familiar name, the domain
@@ -385,6 +421,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     f[SG_FACT_HTML_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, page_ends);
     f[SG_FACT_ARCHIVE_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, archive_ends);
     f[SG_FACT_PROGRAM_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, program_ends);
+    f[SG_FACT_DISGUISED_ATTACHMENTS] = (double)disguised_attachments(c);
     f[SG_FACT_URLS] = (double)c->nurls;
     f[SG_FACT_ZERO_WIDTH] = c->zero_width;
     f[SG_FACT_BIDI_CONTROLS] = c->bidi_controls;
