@@ -321,18 +321,23 @@ bool sg__host_uses_name(const char *name, const char *host, const char *dom)
     return host_labels_name(&t, host, dom);
 }
 
-/* Whether the tenant's name owns the registrable domain dom: its first label is the name
- * (hikerhub.com, hikerhub.co.uk for tenant hikerhub), as sg__host_uses_name reads it. */
+/* Whether the tenant's name owns the registrable domain dom: its first label, squashed like
+ * the name, is the name (hikerhub.com, hikerhub.co.uk for tenant hikerhub; northside-league.org
+ * for tenant northside-league), as sg__host_uses_name reads it. */
 bool sg__name_owns_domain(const char *name, const char *dom)
 {
-    char squashed[64];
+    char squashed[64], label[64];
     size_t len =
         name && strlen(name) < sizeof squashed ? squash_name(name, squashed, sizeof squashed) : 0;
     if (len < 4 || !dom)
         return false;
     const char *dot = strchr(dom, '.');
     size_t first = dot ? (size_t)(dot - dom) : strlen(dom);
-    return first == len && memcmp(dom, squashed, len) == 0;
+    if (first >= sizeof label)
+        return false;
+    memcpy(label, dom, first);
+    label[first] = '\0';
+    return squash_name(label, label, sizeof label) == len && memcmp(label, squashed, len) == 0;
 }
 
 /* Whether some brand owns the registrable domain dom: dom or a parent of it is one of the

@@ -982,6 +982,10 @@ static void test_tenant_lookalike_hosts(void **state)
         {"hikerhub", "hikerhubs.com", "hikerhubs.com", false},
         {"t-1", "t-1-pay.com", "t-1-pay.com", false}, /* too short to be a name */
         {"forum", "forum-help.example", "forum-help.example", true},
+        /* a hyphenated tenant id on its own hyphenated domain */
+        {"northside-league", "northside-league.org", "northside-league.org", false},
+        {"starfall-online", "support.starfall-online.com", "starfall-online.com", false},
+        {"starfall-online", "starfall-online.com-gift.xyz", "com-gift.xyz", true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char host[128];
