@@ -250,7 +250,8 @@ static bool sender_owns(const struct sg_content *c, const char *domain)
 }
 
 /* URL_UNFAMILIAR_DOMAIN: how many of the message's link domains nobody vouches for: not a
- * widely known site (data/popular_domains.txt), not a brand's own, not the tenant's own name
+ * widely known site (data/popular_domains.txt), not under a suffix only institutions can
+ * register (edu.sg, ac.uk), not a brand's own, not the tenant's own name
  * or the From domain, and not delivered in this tenant before. Unlike URL_NEW_DOMAIN it speaks
  * from a tenant's first message: the list stands in for the history the tenant lacks. Reads
  * the ruleset's brands: call under r->lock. */
@@ -261,6 +262,7 @@ static double unfamiliar_domain_fact(const struct rules_check *r, const struct s
     unsigned n = 0;
     for (size_t i = 0; seen && i < ctx->nurl_domains; i++)
         n += seen[i] != 1 && !sg__domain_is_popular(d[i].name) &&
+             !sg__domain_is_institutional(d[i].name) &&
              !sg__domain_of_a_brand(r->rules, d[i].name) &&
              !sg__name_owns_domain(ctx->ev->tenant, d[i].name) && !sender_owns(content, d[i].name);
     return n;

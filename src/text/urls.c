@@ -102,6 +102,30 @@ bool sg__url_is_shortener(const char *host, size_t len)
     return listed_or_parent(&shorteners, host, len);
 }
 
+/* Whether label[0..n) is one of names. */
+static bool label_in(const char *label, size_t n, const char *const *names)
+{
+    for (const char *const *p = names; *p; p++)
+        if (strlen(*p) == n && memcmp(*p, label, n) == 0)
+            return true;
+    return false;
+}
+
+bool sg__domain_is_institutional(const char *domain)
+{
+    static const char *const tlds[] = {"edu", "gov", "mil", "int", NULL};
+    static const char *const seconds[] = {"edu", "ac", "gov", "gob", "gouv", "govt", "gv",
+                                          "go", "mil", "sch", NULL};
+    const char *dot = domain ? strchr(domain, '.') : NULL;
+    if (!dot)
+        return false;
+    const char *suffix = dot + 1, *last = strrchr(domain, '.') + 1;
+    if (label_in(last, strlen(last), tlds))
+        return true;
+    const char *next = strchr(suffix, '.');
+    return next && label_in(suffix, (size_t)(next - suffix), seconds);
+}
+
 bool sg__domain_is_popular(const char *domain)
 {
     if (!domain || !*domain)
@@ -811,6 +835,14 @@ static bool plausible_schemeless(const struct sg_text_url *u, const char *raw, s
     bool path = strlen(u->url) > strlen("http://") + strlen(u->host) + 1;
     if (!path && file_like_tld(tld, strlen(tld)))
         return false;
+    /* "K.k.how is your business", "e.g.com": a one-letter label with no path is initials or a
+     * typo, not a site someone names (t.co/x, with its path, still is). */
+    for (const char *l = u->host; !path && l < tld;) {
+        const char *dot = strchr(l, '.');
+        if (dot == l + 1)
+            return false;
+        l = dot ? dot + 1 : tld;
+    }
     return true;
 }
 

@@ -60,6 +60,11 @@ bool sg__domain_is_freemail(const char *domain);
 /* True when domain (lower case, A-label) or a parent domain of it is a widely known site. */
 bool sg__domain_is_popular(const char *domain);
 
+/* True when the registrable domain sits under a suffix only institutions can register in:
+ * .edu, .gov, .mil, .int, or a public suffix such as edu.sg, ac.uk, gov.br, gouv.fr, gob.es
+ * (nus.edu.sg, ox.ac.uk). A phisher cannot buy one. */
+bool sg__domain_is_institutional(const char *domain);
+
 /* True when the public suffix of a registrable domain (what follows its first dot) is listed in
  * data/abused_tlds.txt. NULL or a bare label: false. */
 bool sg__url_abused_tld(const char *domain);

@@ -118,13 +118,13 @@ static void dry_runs_do_not_count(void **state)
     struct harness *h = harness_new(config_yaml);
     harness_account(h, "clinic", "s", 0, 30 * 86400);
     for (int i = 0; i < 2; i++)
-        expect(mail(h, SG_SUBMIT_DRY_RUN, "clinic", "d", "s", "https://claim-nft.io/win"), "allow", 1, 1);
+        expect(mail(h, SG_SUBMIT_DRY_RUN, "clinic", "d", "s", "https://bird-notes.io/win"), "allow", 1, 1);
     /* An unknown sender's dry run creates nothing, so its real first message is still first. */
     expect(mail(h, SG_SUBMIT_DRY_RUN, "clinic", "d", "ghost", "hi"), "allow", 1, 0);
     expect(mail(h, 0, "clinic", "g1", "ghost", "hi"), "allow", 1, 0);
-    expect(mail(h, 0, "clinic", "m1", "s", "https://claim-nft.io/win"), "allow", 1, 1);
+    expect(mail(h, 0, "clinic", "m1", "s", "https://bird-notes.io/win"), "allow", 1, 1);
     /* The dry run sees the stored state: not first, domain known. */
-    expect(mail(h, SG_SUBMIT_DRY_RUN, "clinic", "d", "s", "https://claim-nft.io/win"), "allow", 0, 0);
+    expect(mail(h, SG_SUBMIT_DRY_RUN, "clinic", "d", "s", "https://bird-notes.io/win"), "allow", 0, 0);
     assert_int_equal(stored_messages(h, "clinic", "s"), 1);
     harness_free(h);
 }
@@ -155,21 +155,21 @@ static void new_domains_per_tenant(void **state)
     (void)state;
     struct harness *h = harness_new(config_yaml);
     json_t *r = mail(h, 0, "a", "m1", "s",
-                     "https://www.claim-nft.io/win and http://shop.example.co.uk/ and claim-nft.io/x");
+                     "https://www.bird-notes.io/win and http://shop.example.co.uk/ and bird-notes.io/x");
     assert_true(j_has_reason(r, "T_NEW_2")); /* two registrable domains, both new */
     json_t *domains = json_object_get(r, "url_domains");
     assert_int_equal(json_array_size(domains), 2);
-    assert_string_equal(json_string_value(json_array_get(domains, 0)), "claim-nft.io");
+    assert_string_equal(json_string_value(json_array_get(domains, 0)), "bird-notes.io");
     assert_string_equal(json_string_value(json_array_get(domains, 1)), "example.co.uk");
     expect(r, "allow", 1, 1);
     /* Known in tenant a now, on any host of the registrable domain... */
-    r = mail(h, 0, "a", "m2", "s", "https://cdn.claim-nft.io/img and https://other.example/");
+    r = mail(h, 0, "a", "m2", "s", "https://cdn.bird-notes.io/img and https://other.example/");
     assert_true(j_has_reason(r, "T_NEW") && !j_has_reason(r, "T_NEW_2"));
     json_decref(r);
-    expect(mail(h, 0, "a", "m3", "s", "http://claim-nft.io"), "allow", 0, 0);
+    expect(mail(h, 0, "a", "m3", "s", "http://bird-notes.io"), "allow", 0, 0);
     /* ...but not in tenant b, which never delivered it. */
-    expect(mail(h, 0, "b", "m1", "s", "http://claim-nft.io"), "allow", 1, 1);
-    expect(mail(h, 0, "b", "m2", "s", "http://claim-nft.io"), "allow", 0, 0);
+    expect(mail(h, 0, "b", "m1", "s", "http://bird-notes.io"), "allow", 1, 1);
+    expect(mail(h, 0, "b", "m2", "s", "http://bird-notes.io"), "allow", 0, 0);
     /* IP literals have no registrable domain: neither new nor listed. */
     r = mail(h, 0, "a", "m4", "s", "http://192.0.2.7/login");
     assert_int_equal(json_array_size(json_object_get(r, "url_domains")), 0);
@@ -179,7 +179,7 @@ static void new_domains_per_tenant(void **state)
     assert_int_equal(sg_store_flush(h->store), 0);
     char *json;
     assert_int_equal(sg__store_verdict_get(h->store, "a", "m1", &json), 0);
-    assert_non_null(strstr(json, "\"url_domains\":[\"claim-nft.io\",\"example.co.uk\"]"));
+    assert_non_null(strstr(json, "\"url_domains\":[\"bird-notes.io\",\"example.co.uk\"]"));
     sg_free(json);
     harness_free(h);
 }
@@ -213,9 +213,9 @@ static void facts_survive_restart(void **state)
     assert_int_equal(sg_config_new(&cfg), 0);
     assert_int_equal(sg_config_load_string(cfg, "t.yaml", config_yaml, strlen(config_yaml)), 0);
     const char *msg = "{\"type\":\"message\",\"tenant\":\"c\",\"id\":\"m\",\"channel\":\"email\","
-                      "\"sender\":\"s\",\"recipients\":[\"p\"],\"body\":\"https://claim-nft.io\"}";
+                      "\"sender\":\"s\",\"recipients\":[\"p\"],\"body\":\"https://bird-notes.io\"}";
     const char *other = "{\"type\":\"message\",\"tenant\":\"c\",\"id\":\"o\",\"channel\":\"email\","
-                        "\"sender\":\"s2\",\"recipients\":[\"p\"],\"body\":\"https://claim-nft.io\"}";
+                        "\"sender\":\"s2\",\"recipients\":[\"p\"],\"body\":\"https://bird-notes.io\"}";
     for (int round = 0; round < 2; round++) {
         struct sg_store *store;
         struct sg_engine *e;
@@ -306,19 +306,20 @@ static void unfamiliar_domains(void **state)
     harness_account(h, "hikerhub", "s", 0, 30 * 86400);
     json_t *r = mail(h, 0, "hikerhub", "k1", "s",
                      "https://www.youtube.com/watch?v=x https://www.paypal.com/x "
-                     "https://hikerhub.co.uk/trail https://www.gov.uk/tax https://amazon.de/x");
+                     "https://hikerhub.co.uk/trail https://www.gov.uk/tax https://amazon.de/x "
+                     "https://www.nus.edu.sg/x https://www.ox.ac.uk/y https://nasa.gov/z");
     assert_true(j_has_reason(r, "T_UNFAMILIAR_0"));
     json_decref(r);
     r = mail(h, 0, "hikerhub", "k2", "s",
-             "https://claim-nft.io/win https://maps.google.com/x https://bit.ly/abc");
-    assert_false(j_has_reason(r, "T_UNFAMILIAR_0")); /* claim-nft.io and the shortener */
+             "https://bird-notes.io/win https://maps.google.com/x https://bit.ly/abc");
+    assert_false(j_has_reason(r, "T_UNFAMILIAR_0")); /* bird-notes.io and the shortener */
     assert_false(j_has_reason(r, "T_UNFAMILIAR_1"));
     json_decref(r);
     /* Delivered in hikerhub now: familiar there, still unfamiliar to another tenant. */
-    r = mail(h, 0, "hikerhub", "k3", "s", "https://claim-nft.io/again");
+    r = mail(h, 0, "hikerhub", "k3", "s", "https://bird-notes.io/again");
     assert_true(j_has_reason(r, "T_UNFAMILIAR_0"));
     json_decref(r);
-    r = mail(h, 0, "otherclub", "k4", "s", "https://www.claim-nft.io/again");
+    r = mail(h, 0, "otherclub", "k4", "s", "https://www.bird-notes.io/again");
     assert_true(j_has_reason(r, "T_UNFAMILIAR_1"));
     json_decref(r);
     /* A brand-looking host is no brand's own; a raw mail's links to its From domain are. */

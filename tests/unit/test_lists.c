@@ -133,26 +133,26 @@ static void blocked_url_domains(void **state)
     struct harness *h = harness_new(NULL);
     harness_account(h, "t1", "a", 5, 86400 * 30);
     harness_account(h, "t2", "a", 5, 86400 * 30);
-    json_t *r = email_with(h, "t1", "Claim at https://claim-nft.io/win");
+    json_t *r = email_with(h, "t1", "Details at https://bird-notes.io/win");
     assert_action(r, "allow"); /* nothing listed yet */
     json_decref(r);
-    add(h, "url_domains", "t1", "claim-nft.io", 0);
+    add(h, "url_domains", "t1", "bird-notes.io", 0);
     add(h, "url_domains", "*", "evil.example", 0);
-    const char *blocked[] = {"Claim at https://claim-nft.io/win", "go to www.claim-nft.io now",
-                             "see claim-nft[.]io/x", "https://login.evil.example/a"};
+    const char *blocked[] = {"Details at https://bird-notes.io/win", "go to www.bird-notes.io now",
+                             "see bird-notes[.]io/x", "https://login.evil.example/a"};
     for (size_t i = 0; i < 4; i++) {
         r = email_with(h, "t1", blocked[i]);
         assert_action(r, "reject");
         assert_true(j_has_reason(r, "LIST_BLOCKED_URL_DOMAIN"));
         json_decref(r);
     }
-    r = email_with(h, "t2", "Claim at https://claim-nft.io/win"); /* t1's entry only */
+    r = email_with(h, "t2", "Details at https://bird-notes.io/win"); /* t1's entry only */
     assert_false(j_has_reason(r, "LIST_BLOCKED_URL_DOMAIN"));
     json_decref(r);
     r = email_with(h, "t2", "https://evil.example/");
     assert_true(j_has_reason(r, "LIST_BLOCKED_URL_DOMAIN"));
     json_decref(r);
-    r = email_with(h, "t1", "https://notclaim-nft.io/ and https://example.org/evil.example");
+    r = email_with(h, "t1", "https://notbird-notes.io/ and https://example.org/evil.example");
     assert_false(j_has_reason(r, "LIST_BLOCKED_URL_DOMAIN"));
     json_decref(r);
     harness_free(h);

@@ -59,7 +59,7 @@ static void links_from_new_accounts_held(void **state)
     struct harness *h = harness_new(NULL);
     harness_account(h, "forum", "new", 2, 3600);           /* one hour old */
     harness_account(h, "forum", "old", 2, 2 * 86400);      /* two days old */
-    json_t *r = harness_pm(h, "forum", "m1", "new", "\"u1\"", "see https://claim-nft.io/win");
+    json_t *r = harness_pm(h, "forum", "m1", "new", "\"u1\"", "see https://bird-notes.io/win");
     assert_action(r, "hold");
     assert_true(j_has_reason(r, "TRUST_NEW_ACCOUNT_LINK"));
     assert_non_null(strstr(j_reason_message(r, "TRUST_NEW_ACCOUNT_LINK"), "24 hours"));

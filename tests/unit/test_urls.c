@@ -105,6 +105,8 @@ static void schemeless(void **state)
     none("see file.txt, e.g. this, i.e. that, version 1.2.3 and v2.0.1, pi is 3.14159");
     none("Dear Mr.Smith, today.How are you? It's 10.30am. U.S.A. and Node.js");
     none("unzip report.zip and run setup.sh or main.py; read README.md");
+    none("K.k.how is your business now?");
+    one("see t.co/abc", "t.co/abc", "http://t.co/abc");
     none("write to support@bank.example or claims@nft-prize.io");
     none("a.b x.y foo.bar1 ends with.");
     none("x.invalidtldhere and y.example"); /* not real public suffixes */
