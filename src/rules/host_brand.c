@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rules/internal.h"
+#include "text/urls.h"
 #include "util/alloc.h"
 
 /* One squashed name or own domain, and its brand. */
@@ -266,6 +267,28 @@ static bool name_under_any_suffix_glued(const struct sg_rules *rs, const char *s
     return false;
 }
 
+/* Whether host has "gov", "gouv", "gob" or "govt" as a label or a hyphenated part of one while
+ * its registrable domain is under no institutional suffix: "receita-gov-br.online",
+ * "agenziaentrate-gov.it-rimborso.com", "etoll.gov.pl-portal.cfd". Governments sit under
+ * suffixes nobody else can register (gov.br, gov.it, gov.pl: sg__domain_is_institutional), so a
+ * government word elsewhere is a costume. */
+static bool host_poses_as_government(const char *host, const char *dom)
+{
+    static const char *const words[] = {"gov", "gouv", "gob", "govt"};
+    if (sg__domain_is_institutional(dom))
+        return false;
+    for (const char *p = host; *p;) {
+        size_t n = strcspn(p, ".-");
+        for (size_t k = 0; k < sizeof words / sizeof *words; k++)
+            if (n == strlen(words[k]) && memcmp(p, words[k], n) == 0)
+                return true;
+        p += n;
+        if (*p)
+            p++;
+    }
+    return false;
+}
+
 /* A host that uses a brand's name although the brand does not own it: the first label of the
  * registrable domain, or a hyphenated label anywhere in the host, names the brand
  * ("dhl-zoll-paket.top", "secure-paypa1.com", "inpost-doplata.pl.com" where the public suffix
@@ -301,7 +324,7 @@ bool sg__host_uses_brand(const struct sg_rules *rs, const char *host, const char
         if (name_under_any_suffix_glued(rs, host + i, host, dom))
             return true;
     }
-    return sg__domain_is_brand_typo(rs, dom);
+    return sg__domain_is_brand_typo(rs, dom) || host_poses_as_government(host, dom);
 }
 
 /* A host built on a name that is not its own: the platform's name in a phisher's host

@@ -23,6 +23,7 @@ struct sg_content;
     X(ARCHIVE_ATTACHMENTS, "archive_attachments", 1)                                            \
     X(PROGRAM_ATTACHMENTS, "program_attachments", 1)                                            \
     X(DISGUISED_ATTACHMENTS, "disguised_attachments", 1)                                        \
+    X(MACRO_ATTACHMENTS, "macro_attachments", 1)                                                \
     X(URLS, "urls", 1)                                                                          \
     X(RECIPIENTS, "recipients", 0)                                                              \
     X(SENDER_AGE_HOURS, "SENDER_AGE_HOURS", 0)                                                  \
@@ -54,6 +55,7 @@ struct sg_content;
     X(FROM_ABUSED_TLD, "FROM_ABUSED_TLD", 1)                                                    \
     X(FROM_FREEMAIL, "FROM_FREEMAIL", 1)                                                        \
     X(REPLY_TO_OTHER_DOMAIN, "REPLY_TO_OTHER_DOMAIN", 1)                                        \
+    X(REPLY_TO_FREEMAIL, "REPLY_TO_FREEMAIL", 1)                                                \
     X(FROM_NAME_OTHER_ADDRESS, "FROM_NAME_OTHER_ADDRESS", 1)                                    \
     X(FROM_DOMAIN_BRAND_LOOKALIKE, "FROM_DOMAIN_BRAND_LOOKALIKE", 1)                            \
     X(URL_NEW_DOMAIN, "URL_NEW_DOMAIN", 0)                                                      \

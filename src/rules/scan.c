@@ -312,6 +312,10 @@ static const char *const program_ends[] = {".exe", ".scr", ".com", ".pif", ".bat
                                            ".apk", ".xapk"};
 #define ATTACHMENTS_ENDING(c, ends) attachments_ending(c, ends, sizeof ends / sizeof *ends)
 
+/* Office documents that carry macros: the "enable editing" lure's payload. */
+static const char *const macro_ends[] = {".docm", ".dotm", ".xlsm", ".xltm", ".xlam", ".xlsb",
+                                         ".pptm", ".potm", ".ppsm", ".ppam"};
+
 /* What a reader takes for a harmless file: documents, pictures, sound and video. */
 static const char *const document_ends[] = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt",
                                             ".pptx", ".odt", ".txt", ".rtf", ".csv", ".jpg",
@@ -338,6 +342,24 @@ static size_t disguised_attachments(const struct sg_content *c)
                           &inner);
     }
     return n;
+}
+
+/* "payback-punkte.de-service.club", "jofogas.hu-fizetes.org": a name and a country's
+ * top-level domain read as a domain of that country, glued with a hyphen to the registrable
+ * domain that answers. The name before it is a subdomain label of five letters at least, so
+ * "www.de-cix.net" and "mail.at-home.example" (a host and a company named so) stay out; only
+ * links are read so, since a company's own mail host may well be named like that. */
+static bool host_glues_country_domain(const struct sg_rules *rs, const char *host,
+                                      const char *dom)
+{
+    if (!host || !dom || dom - host < 6 || dom[-1] != '.' || strlen(dom) < 4 || dom[2] != '-' ||
+        !(dom[0] >= 'a' && dom[0] <= 'z' && dom[1] >= 'a' && dom[1] <= 'z') || !rs->psl)
+        return false;
+    const char *label = dom - 1; /* the label before dom */
+    while (label > host && label[-1] != '.')
+        label--;
+    char cc[3] = {dom[0], dom[1], '\0'};
+    return dom - 1 - label >= 5 && psl_is_public_suffix(rs->psl, cc);
 }
 
 /* A host that carries a whole domain name in its subdomain labels ("example-corp.com.pwreset.info",
@@ -385,6 +407,14 @@ static double anchors_foreign(const struct sg_content *c, const char *from_regis
 
 /* Replies go to another registrable domain than the mail came from: the impostor writes from
  * one mailbox and reads the answers in another. */
+/* Whether raw mail's Reply-To address is at a free mailbox provider. */
+static bool reply_to_freemail(const char *reply_to)
+{
+    char domain[256];
+    return reply_to && sender_domain(reply_to, domain, sizeof domain) &&
+           sg__domain_is_freemail(domain);
+}
+
 static bool reply_elsewhere(const struct sg_rules *rs, const char *reply_to,
                             const char *from_registrable)
 {
@@ -422,6 +452,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     f[SG_FACT_ARCHIVE_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, archive_ends);
     f[SG_FACT_PROGRAM_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, program_ends);
     f[SG_FACT_DISGUISED_ATTACHMENTS] = (double)disguised_attachments(c);
+    f[SG_FACT_MACRO_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, macro_ends);
     f[SG_FACT_URLS] = (double)c->nurls;
     f[SG_FACT_ZERO_WIDTH] = c->zero_width;
     f[SG_FACT_BIDI_CONTROLS] = c->bidi_controls;
@@ -458,7 +489,9 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     f[SG_FACT_URL_BRAND_LOOKALIKE] = 0;
     f[SG_FACT_URL_EMBEDDED_DOMAIN] = 0;
     for (size_t u = 0; c->urls && u < c->nurls; u++)
-        f[SG_FACT_URL_EMBEDDED_DOMAIN] += host_embeds_domain(c->urls[u].host, c->urls[u].domain);
+        f[SG_FACT_URL_EMBEDDED_DOMAIN] +=
+            host_embeds_domain(c->urls[u].host, c->urls[u].domain) ||
+            host_glues_country_domain(rs, c->urls[u].host, c->urls[u].domain);
     for (size_t u = 0; rs->uses_url_brand && c->urls && u < c->nurls; u++)
         f[SG_FACT_URL_BRAND_LOOKALIKE] += sg__host_uses_brand(rs, c->urls[u].host, c->urls[u].domain);
     char from_domain[256];
@@ -470,6 +503,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     f[SG_FACT_REPLY_TO_OTHER_DOMAIN] = reply_elsewhere(rs, c->reply_to, from_registrable);
     f[SG_FACT_FROM_FREEMAIL] = sg__domain_is_freemail(from_domain) ||
                                sg__domain_is_freemail(from_registrable);
+    f[SG_FACT_REPLY_TO_FREEMAIL] = !f[SG_FACT_FROM_FREEMAIL] && reply_to_freemail(c->reply_to);
     /* psl_registrable_domain points into from_domain, as host_embeds_domain wants */
     f[SG_FACT_FROM_EMBEDDED_DOMAIN] = host_embeds_domain(from_domain, from_registrable);
     f[SG_FACT_FROM_NAME_OTHER_ADDRESS] = name_is_other_address(rs, c->from_name, from_registrable);

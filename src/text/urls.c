@@ -119,11 +119,19 @@ bool sg__domain_is_institutional(const char *domain)
     const char *dot = domain ? strchr(domain, '.') : NULL;
     if (!dot)
         return false;
-    const char *suffix = dot + 1, *last = strrchr(domain, '.') + 1;
+    const char *last = strrchr(domain, '.') + 1;
     if (label_in(last, strlen(last), tlds))
         return true;
-    const char *next = strchr(suffix, '.');
-    return next && label_in(suffix, (size_t)(next - suffix), seconds);
+    /* A registrable domain is one label and a public suffix, so a label after the first is
+     * the suffix's own: tax.service.gov.uk, nus.edu.sg. The first label counts only as a
+     * country's own government domain where it is not a suffix: gov.cz, nav.gov.hu. */
+    for (const char *l = dot + 1; l < last;) {
+        const char *e = strchr(l, '.');
+        if (label_in(l, (size_t)(e - l), seconds))
+            return true;
+        l = e + 1;
+    }
+    return dot + 1 == last && strlen(last) == 2 && label_in(domain, (size_t)(dot - domain), seconds);
 }
 
 bool sg__domain_is_popular(const char *domain)
