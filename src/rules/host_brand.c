@@ -33,6 +33,16 @@ struct sg__host_brands {
 bool sg__brand_domain_belongs(const char *domain, const char *registrable, const char *d)
 {
     size_t dl = strlen(d), n = strlen(domain);
+    const char *star = strstr(d, "-*.");
+    if (star) {
+        /* "sparkasse-*.de": a registrable domain sparkasse-<one word>.de, for brands whose
+         * local branches each have their own (sparkasse-koelnbonn.de). One word: the branch's
+         * town, where a phisher's domain adds service words (sparkasse-pushtan-update.de). */
+        const char *r = registrable ? registrable : domain;
+        size_t pre = (size_t)(star - d) + 1, suf = dl - pre - 1, rl = strlen(r);
+        return rl > pre + suf && strncmp(r, d, pre) == 0 && strcmp(r + rl - suf, d + pre + 1) == 0 &&
+               !memchr(r + pre, '.', rl - pre - suf) && !memchr(r + pre, '-', rl - pre - suf);
+    }
     if (dl > 2 && d[dl - 2] == '.' && d[dl - 1] == '*') {
         /* "paypal.*": the registrable domain is paypal.<public suffix> */
         return registrable && strncmp(registrable, d, dl - 1) == 0 &&
@@ -111,8 +121,8 @@ int sg__host_brands_build(struct sg_rules *rs)
         for (size_t k = 0; k < br->ndomains; k++) {
             const char *d = br->domains[k];
             size_t dl = strlen(d);
-            if (dl <= 2 || d[dl - 1] == '*')
-                continue;
+            if (dl <= 2 || strchr(d, '*'))
+                continue; /* "paypal.*" and "sparkasse-*.de" are tried by brand_owns */
             hb->domains.keys[hb->domains.n++] = (struct host_key){d, (uint32_t)dl, (uint32_t)b};
         }
     }
@@ -381,6 +391,11 @@ bool sg__domain_of_a_brand(const struct sg_rules *rs, const char *dom)
             break;
         i = (size_t)(dot - dom) + 1;
     }
+    for (size_t b = 0; b < rs->nbrands; b++) /* the few "name-*.tld" patterns */
+        for (size_t k = 0; k < rs->brands[b].ndomains; k++)
+            if (strstr(rs->brands[b].domains[k], "-*.") &&
+                sg__brand_domain_belongs(dom, dom, rs->brands[b].domains[k]))
+                return true;
     const char *dot = strchr(dom, '.');
     size_t first = dot ? (size_t)(dot - dom) : n;
     const struct key_index *names = &rs->host_brands->names;

@@ -24,6 +24,7 @@ struct sg_content;
     X(PROGRAM_ATTACHMENTS, "program_attachments", 1)                                            \
     X(DISGUISED_ATTACHMENTS, "disguised_attachments", 1)                                        \
     X(MACRO_ATTACHMENTS, "macro_attachments", 1)                                                \
+    X(DISK_IMAGE_ATTACHMENTS, "disk_image_attachments", 1)                                      \
     X(URLS, "urls", 1)                                                                          \
     X(RECIPIENTS, "recipients", 0)                                                              \
     X(SENDER_AGE_HOURS, "SENDER_AGE_HOURS", 0)                                                  \
@@ -48,6 +49,7 @@ struct sg_content;
     X(URL_DEFANGED, "URL_DEFANGED", 1)                                                          \
     X(URL_SCHEMELESS, "URL_SCHEMELESS", 1)                                                      \
     X(URL_ABUSED_TLD, "URL_ABUSED_TLD", 1)                                                      \
+    X(URL_FREE_HOSTING, "URL_FREE_HOSTING", 1)                                                  \
     X(URL_BRAND_LOOKALIKE, "URL_BRAND_LOOKALIKE", 1)                                            \
     X(URL_EMBEDDED_DOMAIN, "URL_EMBEDDED_DOMAIN", 1)                                            \
     X(URL_ANCHOR_FOREIGN, "URL_ANCHOR_FOREIGN", 1)                                              \
@@ -56,6 +58,7 @@ struct sg_content;
     X(FROM_FREEMAIL, "FROM_FREEMAIL", 1)                                                        \
     X(REPLY_TO_OTHER_DOMAIN, "REPLY_TO_OTHER_DOMAIN", 1)                                        \
     X(REPLY_TO_FREEMAIL, "REPLY_TO_FREEMAIL", 1)                                                \
+    X(FROM_BRAND_DOMAIN, "FROM_BRAND_DOMAIN", 1)                                                \
     X(FROM_NAME_OTHER_ADDRESS, "FROM_NAME_OTHER_ADDRESS", 1)                                    \
     X(FROM_DOMAIN_BRAND_LOOKALIKE, "FROM_DOMAIN_BRAND_LOOKALIKE", 1)                            \
     X(URL_NEW_DOMAIN, "URL_NEW_DOMAIN", 0)                                                      \

@@ -589,8 +589,13 @@ static bool valid_domain(const char *s, size_t n)
         return false;
     if (n > 2 && s[n - 2] == '.' && s[n - 1] == '*')
         n -= 2; /* "paypal.*" */
+    bool star = false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
+        if (c == '*' && !star && i > 0 && s[i - 1] == '-' && i + 1 < n && s[i + 1] == '.') {
+            star = true; /* "sparkasse-*.de": the local banks' own domains */
+            continue;
+        }
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
             return false;
         if (c == '.' && (i + 1 == n || s[i + 1] == '.'))

@@ -312,6 +312,10 @@ static const char *const program_ends[] = {".exe", ".scr", ".com", ".pif", ".bat
                                            ".apk", ".xapk"};
 #define ATTACHMENTS_ENDING(c, ends) attachments_ending(c, ends, sizeof ends / sizeof *ends)
 
+/* Disk images: Windows mounts them with a double click, and what is inside escapes the mark
+ * that warns of files from the internet. No invoice travels so. */
+static const char *const disk_image_ends[] = {".iso", ".img", ".vhd", ".vhdx"};
+
 /* Office documents that carry macros: the "enable editing" lure's payload. */
 static const char *const macro_ends[] = {".docm", ".dotm", ".xlsm", ".xltm", ".xlam", ".xlsb",
                                          ".pptm", ".potm", ".ppsm", ".ppam"};
@@ -359,7 +363,43 @@ static bool host_glues_country_domain(const struct sg_rules *rs, const char *hos
     while (label > host && label[-1] != '.')
         label--;
     char cc[3] = {dom[0], dom[1], '\0'};
-    return dom - 1 - label >= 5 && psl_is_public_suffix(rs->psl, cc);
+    return dom - 1 - label >= 5 && psl_is_public_suffix2(rs->psl, cc, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
+}
+
+static bool label_has_digit(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= '0' && s[i] <= '9')
+            return true;
+    return false;
+}
+
+/* "schneider-technik.de.mitarbeiter-dokumente.com": a company-like name and a country's
+ * top-level domain as subdomain labels in front of the registrable domain that answers. The
+ * name has a hyphen and five letters at least: universities name departments with two letters
+ * ("cajun.cs.nott.ac.uk", "export.cr.yp.to"), a language comes first ("de.wikipedia.org"), and
+ * no institutional domain counts ("www-swiss.ai.mit.edu"), and a name with digits is a
+ * machine's ("uucp-gw-1.pa.dec.com"). */
+static bool host_hides_country_domain(const struct sg_rules *rs, const char *host,
+                                      const char *dom)
+{
+    if (!host || !dom || dom <= host || !rs->psl || sg__domain_is_institutional(dom))
+        return false;
+    for (const char *l = host; l < dom;) {
+        const char *e = strchr(l, '.');
+        if (!e || e >= dom)
+            break;
+        const char *next = e + 1, *ne = strchr(next, '.');
+        if (ne && ne < dom + 1 && ne - next == 2 && e - l >= 5 && memchr(l, '-', (size_t)(e - l)) &&
+            !label_has_digit(l, (size_t)(e - l))) {
+            char cc[3] = {next[0], next[1], '\0'};
+            if (cc[0] >= 'a' && cc[0] <= 'z' && cc[1] >= 'a' && cc[1] <= 'z' &&
+                psl_is_public_suffix2(rs->psl, cc, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE))
+                return true;
+        }
+        l = next;
+    }
+    return false;
 }
 
 /* A host that carries a whole domain name in its subdomain labels ("example-corp.com.pwreset.info",
@@ -453,6 +493,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     f[SG_FACT_PROGRAM_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, program_ends);
     f[SG_FACT_DISGUISED_ATTACHMENTS] = (double)disguised_attachments(c);
     f[SG_FACT_MACRO_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, macro_ends);
+    f[SG_FACT_DISK_IMAGE_ATTACHMENTS] = (double)ATTACHMENTS_ENDING(c, disk_image_ends);
     f[SG_FACT_URLS] = (double)c->nurls;
     f[SG_FACT_ZERO_WIDTH] = c->zero_width;
     f[SG_FACT_BIDI_CONTROLS] = c->bidi_controls;
@@ -479,6 +520,7 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
         {SG_FACT_URL_DEFANGED, SG_URL_DEFANGED},
         {SG_FACT_URL_SCHEMELESS, SG_URL_SCHEMELESS},
         {SG_FACT_URL_ABUSED_TLD, SG_URL_ABUSED_TLD},
+        {SG_FACT_URL_FREE_HOSTING, SG_URL_FREE_HOSTING},
     };
     for (size_t k = 0; k < sizeof url_facts / sizeof url_facts[0]; k++)
         f[url_facts[k].fact] = 0;
@@ -491,7 +533,8 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     for (size_t u = 0; c->urls && u < c->nurls; u++)
         f[SG_FACT_URL_EMBEDDED_DOMAIN] +=
             host_embeds_domain(c->urls[u].host, c->urls[u].domain) ||
-            host_glues_country_domain(rs, c->urls[u].host, c->urls[u].domain);
+            host_glues_country_domain(rs, c->urls[u].host, c->urls[u].domain) ||
+            host_hides_country_domain(rs, c->urls[u].host, c->urls[u].domain);
     for (size_t u = 0; rs->uses_url_brand && c->urls && u < c->nurls; u++)
         f[SG_FACT_URL_BRAND_LOOKALIKE] += sg__host_uses_brand(rs, c->urls[u].host, c->urls[u].domain);
     char from_domain[256];
@@ -509,6 +552,9 @@ static void content_facts(const struct sg_rules *rs, const struct sg_content *c,
     f[SG_FACT_FROM_NAME_OTHER_ADDRESS] = name_is_other_address(rs, c->from_name, from_registrable);
     f[SG_FACT_FROM_DOMAIN_BRAND_LOOKALIKE] =
         rs->uses_url_brand && sg__host_uses_brand(rs, from_domain, from_registrable);
+    /* a brand's own sending domain, but not a free mailbox that anyone has an address at */
+    f[SG_FACT_FROM_BRAND_DOMAIN] = from_registrable && !f[SG_FACT_FROM_FREEMAIL] &&
+                                   sg__domain_of_a_brand(rs, from_registrable);
     f[SG_FACT_FROM_BRAND_MISMATCH] =
         rs->uses_brand && sg__rules_brand_mismatch(rs, arena, c->from_name, c->from_addr) ? 1 : 0;
 }

@@ -26,6 +26,7 @@ enum sg_url_flag {
     SG_URL_SCHEMELESS = 1 << 7,     /* found as claim-nft.io/win without a scheme */
     SG_URL_FROM_HTML = 1 << 8,      /* an href (else found in text) */
     SG_URL_ABUSED_TLD = 1 << 9,     /* the domain's suffix is in data/abused_tlds.txt */
+    SG_URL_FREE_HOSTING = 1 << 10,  /* the host is under data/free_hosting_domains.txt */
 };
 
 struct sg_text_url {

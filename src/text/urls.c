@@ -40,6 +40,7 @@ static struct domain_list shorteners = DOMAIN_LIST(sg__url_shorteners);
 static struct domain_list abused_tlds = DOMAIN_LIST(sg__url_abused_tlds);
 static struct domain_list freemail = DOMAIN_LIST(sg__freemail_domains);
 static struct domain_list popular = DOMAIN_LIST(sg__popular_domains);
+static struct domain_list free_hosting = DOMAIN_LIST(sg__free_hosting_domains);
 
 static int span_cmp(const void *x, const void *y)
 {
@@ -75,6 +76,8 @@ static void load_abused_tlds(void) { domain_list_load(&abused_tlds); }
 static void load_freemail(void) { domain_list_load(&freemail); }
 
 static void load_popular(void) { domain_list_load(&popular); }
+
+static void load_free_hosting(void) { domain_list_load(&free_hosting); }
 
 static bool listed(const struct domain_list *l, const char *s, size_t n)
 {
@@ -132,6 +135,12 @@ bool sg__domain_is_institutional(const char *domain)
         l = e + 1;
     }
     return dot + 1 == last && strlen(last) == 2 && label_in(domain, (size_t)(dot - domain), seconds);
+}
+
+bool sg__url_is_free_hosting(const char *host, size_t len)
+{
+    pthread_once(&free_hosting.once, load_free_hosting);
+    return listed_or_parent(&free_hosting, host, len);
 }
 
 bool sg__domain_is_popular(const char *domain)
@@ -712,6 +721,8 @@ int sg__url_parse(struct sg_arena *a, const char *s, size_t len, unsigned flags,
         bool linkish = !(flags & SG_URL_SCHEMELESS) || pk > 1 || strncmp(host, "www.", 4) == 0;
         if (linkish && sg__url_abused_tld(out->domain))
             flags |= SG_URL_ABUSED_TLD;
+        if (sg__url_is_free_hosting(host, strlen(host)))
+            flags |= SG_URL_FREE_HOSTING;
     }
     if (shortener)
         flags |= SG_URL_SHORTENER;

@@ -25,6 +25,9 @@ extern const char sg__url_abused_tlds_end[];
 /* The free mailbox providers (data/freemail_domains.txt), likewise. */
 extern const char sg__freemail_domains[];
 extern const char sg__freemail_domains_end[];
+/* The free page hosts (data/free_hosting_domains.txt), likewise. */
+extern const char sg__free_hosting_domains[];
+extern const char sg__free_hosting_domains_end[];
 /* The widely known sites (data/popular_domains.txt), likewise. */
 extern const char sg__popular_domains[];
 extern const char sg__popular_domains_end[];
@@ -51,6 +54,9 @@ int sg__urls_scan(struct sg_arena *a, const char *text, size_t len, struct sg_ur
  * SG_URL_ANCHOR_MISMATCH. Hrefs that are not web URLs are skipped. 0 or SG_ENOMEM. */
 int sg__urls_add_href(struct sg_arena *a, const char *href, const char *anchor,
                       struct sg_url_list *list);
+
+/* True when host[0..len) (lower case) or a parent domain of it is a free page host. */
+bool sg__url_is_free_hosting(const char *host, size_t len);
 
 /* True when domain (lower case) or its registrable domain is a listed shortener. */
 bool sg__url_is_shortener(const char *host, size_t len);
