@@ -26,7 +26,9 @@ struct key_index {
 
 struct sg__host_brands {
     struct key_index names;   /* squashed brand names */
-    struct key_index domains; /* the brands' own domains, but "paypal.*" */
+    struct key_index domains; /* the brands' own domains, but "paypal.*" and "sparkasse-*.de" */
+    const char **patterns;    /* the "sparkasse-*.de" ones, tried one by one (a handful) */
+    size_t npatterns;
     char *text;               /* the squashed names' bytes */
 };
 
@@ -104,7 +106,8 @@ int sg__host_brands_build(struct sg_rules *rs)
     hb->names.keys = sg__calloc(nnames + 1, sizeof *hb->names.keys);
     hb->domains.keys = sg__calloc(ndomains + 1, sizeof *hb->domains.keys);
     hb->text = sg__malloc(nnames * NAME_CAP + 1);
-    if (!hb->names.keys || !hb->domains.keys || !hb->text) {
+    hb->patterns = sg__calloc(ndomains + 1, sizeof *hb->patterns);
+    if (!hb->names.keys || !hb->domains.keys || !hb->text || !hb->patterns) {
         sg__host_brands_free(hb);
         return SG_ENOMEM;
     }
@@ -121,6 +124,8 @@ int sg__host_brands_build(struct sg_rules *rs)
         for (size_t k = 0; k < br->ndomains; k++) {
             const char *d = br->domains[k];
             size_t dl = strlen(d);
+            if (strstr(d, "-*."))
+                hb->patterns[hb->npatterns++] = d;
             if (dl <= 2 || strchr(d, '*'))
                 continue; /* "paypal.*" and "sparkasse-*.de" are tried by brand_owns */
             hb->domains.keys[hb->domains.n++] = (struct host_key){d, (uint32_t)dl, (uint32_t)b};
@@ -138,6 +143,7 @@ void sg__host_brands_free(struct sg__host_brands *hb)
         return;
     sg__free(hb->names.keys);
     sg__free(hb->domains.keys);
+    sg__free(hb->patterns);
     sg__free(hb->text);
     sg__free(hb);
 }
@@ -391,11 +397,9 @@ bool sg__domain_of_a_brand(const struct sg_rules *rs, const char *dom)
             break;
         i = (size_t)(dot - dom) + 1;
     }
-    for (size_t b = 0; b < rs->nbrands; b++) /* the few "name-*.tld" patterns */
-        for (size_t k = 0; k < rs->brands[b].ndomains; k++)
-            if (strstr(rs->brands[b].domains[k], "-*.") &&
-                sg__brand_domain_belongs(dom, dom, rs->brands[b].domains[k]))
-                return true;
+    for (size_t k = 0; k < rs->host_brands->npatterns; k++)
+        if (sg__brand_domain_belongs(dom, dom, rs->host_brands->patterns[k]))
+            return true;
     const char *dot = strchr(dom, '.');
     size_t first = dot ? (size_t)(dot - dom) : n;
     const struct key_index *names = &rs->host_brands->names;
