@@ -151,6 +151,28 @@ class RulesCli(unittest.TestCase):
         listed = run("rules", "list", local).stdout
         self.assertRegex(listed, r"PRIZE_WON\s+3\s+off")
 
+    def test_platform_names_itself_as_a_brand(self):
+        """A local brands: entry for the platform makes its lookalikes and typos link tricks,
+        which the tenant id alone ("grainline-woodworking") cannot."""
+        local = os.path.join(self.tmp.name, "platform")
+        self.write("platform/brand.yaml",
+                   "brands:\n"
+                   "  - {name: Grainline, names: [Grainline], domains: [grainline-forum.com]}\n")
+        event = {"tenant": "grainline-woodworking", "id": "p1", "channel": "private_message",
+                 "sender": "new-1", "recipients": ["member-7"],
+                 "body": "Your listing will be removed unless you verify here: "
+                         "https://grainIine-forum.com/verify"}
+        genuine = dict(event, id="p2", body="The new tool reviews are up: "
+                       "https://grainline-forum.com/reviews")
+        plain, known = self.scan_many([event, genuine])
+        mine, mine_known = self.scan_many([event, genuine], "--rules", local)
+        codes = lambda out: {h["code"] for h in out["hits"]}
+        self.assertNotIn("URL_BRAND_LOOKALIKE_LINK", codes(plain))
+        self.assertIn("URL_BRAND_LOOKALIKE_LINK", codes(mine))  # the typo of its own domain
+        self.assertIn("LURE_WITH_LINK_TRICK", codes(mine))
+        self.assertNotIn("URL_BRAND_LOOKALIKE_LINK", codes(mine_known))
+        self.assertNotIn("URL_BRAND_LOOKALIKE_LINK", codes(known))
+
     def test_channel_and_facts(self):
         pm = dict(INCIDENT, channel="private_message")
         offplatform = dict(REMINDER, channel="private_message", body="Hi! Add me on Telegram, I have a job for you.")
