@@ -251,10 +251,10 @@ static bool sender_owns(const struct sg_content *c, const char *domain)
 
 /* URL_UNFAMILIAR_DOMAIN: how many of the message's link domains nobody vouches for: not a
  * widely known site (data/popular_domains.txt), not under a suffix only institutions can
- * register (edu.sg, ac.uk), not a brand's own, not the tenant's own name
- * or the From domain, and not delivered in this tenant before. Unlike URL_NEW_DOMAIN it speaks
- * from a tenant's first message: the list stands in for the history the tenant lacks. Reads
- * the ruleset's brands: call under r->lock. */
+ * register (edu.sg, ac.uk), not a brand's own, not the tenant's own name or the From domain,
+ * and not delivered in this tenant before. Unlike URL_NEW_DOMAIN it speaks from a tenant's
+ * first message: the list stands in for the history the tenant lacks. Reads the ruleset's
+ * brands: call under r->lock. */
 static double unfamiliar_domain_fact(const struct rules_check *r, const struct sg_ctx *ctx,
                                      const struct sg_content *content, const int8_t *seen)
 {

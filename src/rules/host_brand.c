@@ -42,8 +42,9 @@ bool sg__brand_domain_belongs(const char *domain, const char *registrable, const
          * town, where a phisher's domain adds service words (sparkasse-pushtan-update.de). */
         const char *r = registrable ? registrable : domain;
         size_t pre = (size_t)(star - d) + 1, suf = dl - pre - 1, rl = strlen(r);
-        return rl > pre + suf && strncmp(r, d, pre) == 0 && strcmp(r + rl - suf, d + pre + 1) == 0 &&
-               !memchr(r + pre, '.', rl - pre - suf) && !memchr(r + pre, '-', rl - pre - suf);
+        return rl > pre + suf && strncmp(r, d, pre) == 0 &&
+               strcmp(r + rl - suf, d + pre + 1) == 0 && !memchr(r + pre, '.', rl - pre - suf) &&
+               !memchr(r + pre, '-', rl - pre - suf);
     }
     if (dl > 2 && d[dl - 2] == '.' && d[dl - 1] == '*') {
         /* "paypal.*": the registrable domain is paypal.<public suffix> */

@@ -363,7 +363,8 @@ static bool host_glues_country_domain(const struct sg_rules *rs, const char *hos
     while (label > host && label[-1] != '.')
         label--;
     char cc[3] = {dom[0], dom[1], '\0'};
-    return dom - 1 - label >= 5 && psl_is_public_suffix2(rs->psl, cc, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
+    return dom - 1 - label >= 5 &&
+           psl_is_public_suffix2(rs->psl, cc, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
 }
 
 static bool label_has_digit(const char *s, size_t n)

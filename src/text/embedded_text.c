@@ -1,5 +1,6 @@
 /* Data files of the text layer built into the library, so a bare binary knows them: the URL
- * shortener list, the abused top-level domains, the free mailbox providers, the widely known sites and the free page hosts. See util/embed.h. */
+ * shortener list, the abused top-level domains, the free mailbox providers, the widely known
+ * sites and the free page hosts. See util/embed.h. */
 #include "text/urls.h"
 #include "util/embed.h"
 

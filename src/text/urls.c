@@ -134,7 +134,8 @@ bool sg__domain_is_institutional(const char *domain)
             return true;
         l = e + 1;
     }
-    return dot + 1 == last && strlen(last) == 2 && label_in(domain, (size_t)(dot - domain), seconds);
+    return dot + 1 == last && strlen(last) == 2 &&
+           label_in(domain, (size_t)(dot - domain), seconds);
 }
 
 bool sg__url_is_free_hosting(const char *host, size_t len)
