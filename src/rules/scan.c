@@ -310,7 +310,8 @@ static const char *const program_ends[] = {".exe", ".scr", ".com", ".pif", ".bat
                                            ".js", ".jse", ".vbs", ".vbe", ".wsf", ".hta",
                                            ".jar", ".lnk", ".msi", ".ps1", ".cpl", ".reg",
                                            ".apk", ".xapk"};
-#define ATTACHMENTS_ENDING(c, ends) attachments_ending(c, ends, sizeof ends / sizeof *ends)
+#define NENDS(ends) (sizeof ends / sizeof *ends)
+#define ATTACHMENTS_ENDING(c, ends) attachments_ending(c, ends, NENDS(ends))
 
 /* Disk images: Windows mounts them with a double click, and what is inside escapes the mark
  * that warns of files from the internet. No invoice travels so. */
@@ -334,18 +335,25 @@ static size_t disguised_attachments(const struct sg_content *c)
     for (size_t i = 0; c->attachments && i < c->nattachments; i++) {
         const char *name = c->attachments[i].name;
         size_t len = name ? strlen(name) : 0, stem;
-        if (!name || (!name_ends_in(name, len, program_ends,
-                                    sizeof program_ends / sizeof *program_ends, &stem) &&
-                      !name_ends_in(name, len, page_ends, sizeof page_ends / sizeof *page_ends,
-                                    &stem)))
+        if (!name || (!name_ends_in(name, len, program_ends, NENDS(program_ends), &stem) &&
+                      !name_ends_in(name, len, page_ends, NENDS(page_ends), &stem)))
             continue;
         while (stem > 0 && (name[stem - 1] == ' ' || name[stem - 1] == '_'))
             stem--; /* the blanks that push the real extension out of sight */
         size_t inner;
-        n += name_ends_in(name, stem, document_ends, sizeof document_ends / sizeof *document_ends,
-                          &inner);
+        n += name_ends_in(name, stem, document_ends, NENDS(document_ends), &inner);
     }
     return n;
+}
+
+/* Whether s starts with two lower-case letters that are a country's top-level domain (not the
+ * public suffix list's catch-all rule, which makes any label a suffix). */
+static bool is_country_code(const struct sg_rules *rs, const char *s)
+{
+    if (!(s[0] >= 'a' && s[0] <= 'z' && s[1] >= 'a' && s[1] <= 'z'))
+        return false;
+    char cc[3] = {s[0], s[1], '\0'};
+    return psl_is_public_suffix2(rs->psl, cc, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
 }
 
 /* "payback-punkte.de-service.club", "jofogas.hu-fizetes.org": a name and a country's
@@ -357,14 +365,12 @@ static bool host_glues_country_domain(const struct sg_rules *rs, const char *hos
                                       const char *dom)
 {
     if (!host || !dom || dom - host < 6 || dom[-1] != '.' || strlen(dom) < 4 || dom[2] != '-' ||
-        !(dom[0] >= 'a' && dom[0] <= 'z' && dom[1] >= 'a' && dom[1] <= 'z') || !rs->psl)
+        !rs->psl)
         return false;
     const char *label = dom - 1; /* the label before dom */
     while (label > host && label[-1] != '.')
         label--;
-    char cc[3] = {dom[0], dom[1], '\0'};
-    return dom - 1 - label >= 5 &&
-           psl_is_public_suffix2(rs->psl, cc, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
+    return dom - 1 - label >= 5 && is_country_code(rs, dom);
 }
 
 static bool label_has_digit(const char *s, size_t n)
@@ -391,13 +397,10 @@ static bool host_hides_country_domain(const struct sg_rules *rs, const char *hos
         if (!e || e >= dom)
             break;
         const char *next = e + 1, *ne = strchr(next, '.');
-        if (ne && ne < dom + 1 && ne - next == 2 && e - l >= 5 && memchr(l, '-', (size_t)(e - l)) &&
-            !label_has_digit(l, (size_t)(e - l))) {
-            char cc[3] = {next[0], next[1], '\0'};
-            if (cc[0] >= 'a' && cc[0] <= 'z' && cc[1] >= 'a' && cc[1] <= 'z' &&
-                psl_is_public_suffix2(rs->psl, cc, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE))
-                return true;
-        }
+        /* next is a two-letter subdomain label (its dot before dom), l the name before it */
+        if (ne && ne < dom && ne - next == 2 && e - l >= 5 && memchr(l, '-', (size_t)(e - l)) &&
+            !label_has_digit(l, (size_t)(e - l)) && is_country_code(rs, next))
+            return true;
         l = next;
     }
     return false;

@@ -819,10 +819,7 @@ static bool file_like_tld(const char *t, size_t n)
 {
     static const char *const exts[] = {"zip", "mov", "py", "sh", "md", "rs", "ps", "so",
                                        "pm", "cc", "exe", NULL};
-    for (const char *const *e = exts; *e; e++)
-        if (strlen(*e) == n && memcmp(*e, t, n) == 0)
-            return true;
-    return false;
+    return label_in(t, n, exts);
 }
 
 /* The checks a URL without a scheme or www. must pass to be taken for one. */
